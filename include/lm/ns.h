@@ -1,0 +1,68 @@
+/* Namespace: SOURCE → folders → tables → versions → files, with inode numbers.
+ * No FUSE types here: the adapter converts. Thread-safe.
+ *
+ * Inode numbers: nodes of the registry (folders, tables, version directories,
+ * symlinks, plain files) get small numbers < 2^32, allocated once per (parent, name)
+ * and kept for the life of the mount. An entry inside a version directory is
+ * (vdir_ino << 32) | index-in-snapshot-tree, so millions of files cost no registry
+ * memory and a rebuilt snapshot gives the same numbers (the tree is deterministic). */
+#ifndef LM_NS_H
+#define LM_NS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "lm/err.h"
+#include "lm/store.h"
+
+#define LM_NS_ROOT_INO 1
+
+struct lm_ns_opts {
+	unsigned latest_ttl_ms;   /* how long "which versions exist" is trusted */
+	uid_t uid;
+	gid_t gid;
+};
+
+struct lm_attr {
+	uint64_t ino;
+	mode_t mode;          /* S_IFDIR|0555, S_IFREG|0444, S_IFLNK|0777 */
+	uint64_t size;
+	int64_t mtime_ms;
+	uint32_t nlink;
+	bool immutable;       /* never changes: cache forever */
+};
+
+struct lm_ns;
+struct lm_ns_dir;
+struct lm_ns_file;
+
+int lm_ns_new(struct lm_store *store, const struct lm_ns_opts *opts, struct lm_ns **out,
+	      struct lm_err *err);
+void lm_ns_free(struct lm_ns *ns);
+/* Drop every TTL'd listing (SIGHUP). */
+void lm_ns_expire(struct lm_ns *ns);
+
+int lm_ns_lookup(struct lm_ns *ns, uint64_t parent, const char *name, struct lm_attr *out,
+		 struct lm_err *err);
+int lm_ns_getattr(struct lm_ns *ns, uint64_t ino, struct lm_attr *out, struct lm_err *err);
+/* Target into buf (NUL-terminated). */
+int lm_ns_readlink(struct lm_ns *ns, uint64_t ino, char *buf, size_t size,
+		   struct lm_err *err);
+
+int lm_ns_opendir(struct lm_ns *ns, uint64_t ino, struct lm_ns_dir **out,
+		  struct lm_err *err);
+/* Entry i of an open directory (0-based, "." and ".." included first). Returns false
+ * past the end. name is valid while the handle is open. */
+bool lm_ns_dir_entry(struct lm_ns_dir *d, size_t i, const char **name, struct lm_attr *attr);
+void lm_ns_releasedir(struct lm_ns_dir *d);
+
+int lm_ns_open(struct lm_ns *ns, uint64_t ino, struct lm_ns_file **out, bool *immutable,
+	       struct lm_err *err);
+/* Read up to len bytes; short only at end of file. Errors: EIO with err naming the
+ * table/version/file and the reason. */
+int lm_ns_read(struct lm_ns *ns, struct lm_ns_file *f, uint64_t off, size_t len,
+	       void *dst, size_t *got, struct lm_err *err);
+void lm_ns_release(struct lm_ns_file *f);
+
+#endif

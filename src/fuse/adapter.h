@@ -1,0 +1,24 @@
+/* The FUSE lowlevel adapter: one function per operation, one reply per request;
+ * errors become errno here and only here. */
+#ifndef LM_FUSE_ADAPTER_H
+#define LM_FUSE_ADAPTER_H
+
+#define FUSE_USE_VERSION 312
+#include <fuse_lowlevel.h>
+
+#include "lm/ns.h"
+
+struct lm_fuse_cfg {
+	double immutable_timeout;   /* entry/attr timeout for versions and their files */
+	double ttl_timeout;         /* for folders, tables, @latest */
+	unsigned max_read;
+};
+
+extern const struct fuse_lowlevel_ops lm_fuse_ops;
+
+struct lm_fuse_ctx {
+	struct lm_ns *ns;
+	struct lm_fuse_cfg cfg;
+};
+
+#endif

@@ -1,0 +1,33 @@
+/* Command line and -o options of the daemon (fuse_opt tables in opts.c). */
+#ifndef LM_OPTS_H
+#define LM_OPTS_H
+
+#define FUSE_USE_VERSION 312
+#include <fuse_lowlevel.h>
+
+struct lm_opts {
+	char *source;
+	char *mountpoint;
+	int foreground;
+	int debug;
+	int single_thread;
+	int show_help;
+	int show_version;
+	unsigned latest_ttl;      /* seconds */
+	char *log_level;
+	/* S3 */
+	char *endpoint;
+	char *region;
+	char *profile;
+	char *ca_file;
+	int path_style;
+	int no_sign_request;
+	struct fuse_args fuse_args;   /* what libfuse gets */
+};
+
+/* 0 ok, -1 usage error (message printed). */
+int lm_opts_parse(int argc, char **argv, struct lm_opts *o);
+void lm_opts_free(struct lm_opts *o);
+void lm_opts_usage(const char *prog);
+
+#endif
