@@ -3,7 +3,7 @@
  * Owns: action structs (strings in the commit's arena). May call: cJSON, util.
  *
  * cJSON keeps numbers as double: integers are accepted only when exactly
- * representable (|n| <= 2^53), otherwise the line is refused — never rounded. */
+ * representable (|n| < 2^53), otherwise the line is refused — never rounded. */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -41,7 +41,7 @@ static int get_i64(const cJSON *it, int64_t *out)
 	if (!cJSON_IsNumber(it))
 		return EINVAL;
 	d = it->valuedouble;
-	if (!isfinite(d) || d != floor(d) || fabs(d) > 9007199254740992.0)
+	if (!isfinite(d) || d != floor(d) || fabs(d) >= 9007199254740992.0)
 		return ERANGE;
 	*out = (int64_t)d;
 	return 0;
