@@ -99,7 +99,8 @@ int lm_delta_log_list(struct lm_store *s, const char *table_key, const char *nam
 		lm_err_prefix(err, "table %s: ", name);
 		goto out;
 	}
-	qsort(c.v, c.n, sizeof(*c.v), item_cmp);
+	if (c.n)
+		qsort(c.v, c.n, sizeof(*c.v), item_cmp);
 	out->v = calloc(c.n ? c.n : 1, sizeof(*out->v));
 	if (!out->v) {
 		rc = lm_err_set(err, ENOMEM, "table %s: out of memory", name);

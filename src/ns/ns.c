@@ -318,7 +318,8 @@ static int fetch_listing(struct lm_ns *ns, const char *key, struct listing **out
 				lm_strerror(c.rc));
 	if (rc)
 		goto out;
-	qsort(c.l->e, c.l->n, sizeof(*c.l->e), lent_cmp);
+	if (c.l->n)
+		qsort(c.l->e, c.l->n, sizeof(*c.l->e), lent_cmp);
 	/* A name that is both an object and a prefix: the folder wins, the object is
 	 * shown with a "~" suffix?  No: prefer refusing to guess — keep the folder and
 	 * log the shadowed object once. */

@@ -258,7 +258,8 @@ static int local_list(struct lm_store *s, const char *prefix, const char *start_
 		lm_err_set(err, rc, "%s/%s: list: %s", s->uri, prefix, strerror(rc));
 		goto out;
 	}
-	qsort(ev.v, ev.n, sizeof(*ev.v), ent_cmp);
+	if (ev.n)
+		qsort(ev.v, ev.n, sizeof(*ev.v), ent_cmp);
 	for (size_t i = 0; i < ev.n; i++) {
 		struct lm_list_entry e = { .key = ev.v[i].key, .is_prefix = ev.v[i].is_prefix,
 					   .info = ev.v[i].info };
