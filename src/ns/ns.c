@@ -541,7 +541,10 @@ static int vdir_snapshot(struct lm_ns *ns, struct node *vd, struct lm_snapshot *
 		if (!rc) {
 			*out = lm_snapshot_ref(vd->snap);
 		} else {
-			lm_error("%s", e2.msg);
+			if (e2.reason)
+				lm_error("%s [%s]", e2.msg, e2.reason);
+			else
+				lm_error("%s", e2.msg);
 			if (e2.reason) {
 				vd->refusal = rc;
 				vd->refusal_msg = strdup(e2.msg);
