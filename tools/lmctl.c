@@ -48,7 +48,7 @@ static int cmd_versions(struct lm_table *t)
 	int rc;
 
 	lm_err_init(&err);
-	rc = lm_table_versions(t, &v, &n, &err);
+	rc = lm_delta_table_versions(t, &v, &n, &err);
 	if (rc) {
 		fprintf(stderr, "lmctl: %s\n", err.msg);
 		return 2;
@@ -57,9 +57,11 @@ static int cmd_versions(struct lm_table *t)
 		fprintf(stderr, "lmctl: table %s: no commits in _delta_log\n", lm_table_name(t));
 	for (size_t i = 0; i < n; i++) {
 		struct lm_snapshot *s = NULL;
+		char key[32];
 
+		snprintf(key, sizeof(key), "%" PRId64, v[i].version);
 		lm_err_init(&err);
-		rc = lm_table_snapshot(t, v[i].version, &s, &err);
+		rc = lm_table_snapshot(t, key, &s, &err);
 		if (rc) {
 			printf("%" PRId64 "\t%s\t%" PRId64 "\t-\n", v[i].version, reason_word(&err, rc),
 			       v[i].commit_ms);
@@ -84,7 +86,7 @@ static int cmd_files(struct lm_table *t, const char *vs)
 	if (lm_parse_i64(vs, &v) || v < 0)
 		return usage();
 	lm_err_init(&err);
-	rc = lm_table_snapshot(t, v, &s, &err);
+	rc = lm_table_snapshot(t, vs, &s, &err);
 	if (rc) {
 		fprintf(stderr, "lmctl: %s [%s]\n", err.msg, reason_word(&err, rc));
 		return rc == ENOENT ? 1 : (err.reason ? 1 : 2);

@@ -1,7 +1,9 @@
-/* table.c — the table driver: per table root, the log listing, the incremental replay
- * state and the last built snapshot, behind one mutex. Fetches commit files through
- * the store and feeds the pure decoders (format/delta_actions).
- * Owns struct lm_table. May call: store, format, snapshot, delta/log, delta/replay.
+/* table.c — the Delta table driver (struct lm_table_ops): per table root, the log
+ * listing, the incremental replay state and the last built snapshot, behind one mutex.
+ * Fetches commit files through the store and feeds the pure decoders
+ * (format/delta_actions). Views: @latest → @v<newest>, @v<N> for every version.
+ * Owns struct delta_table. May call: store, format, snapshot, table, delta/log,
+ * delta/replay.
  *
  * Replay is incremental: asking for version v after v' < v applies only commits
  * v'+1..v; asking for an older version restarts from the start of the log. */
@@ -18,11 +20,8 @@
 
 #define MAX_COMMIT_BYTES ((size_t)1 << 30)
 
-struct lm_table {
-	struct lm_store *store;
-	char *key;      /* table root key ("" = source root) */
-	char *name;     /* for messages */
-	enum lm_table_format fmt;
+struct delta_table {
+	struct lm_table base;   /* store, key, name */
 	pthread_mutex_t lock;
 	bool listed;
 	struct lm_delta_log log;
@@ -30,47 +29,41 @@ struct lm_table {
 	struct lm_snapshot *last;   /* last snapshot built */
 };
 
-int lm_table_open(struct lm_store *store, const char *key, const char *name,
-		  enum lm_table_format fmt, struct lm_table **out, struct lm_err *err)
+static const struct lm_table_ops delta_ops;
+
+int lm_delta_table_open(struct lm_store *store, const char *key, const char *name,
+			struct lm_table **out, struct lm_err *err)
 {
-	struct lm_table *t = calloc(1, sizeof(*t));
+	struct delta_table *t = calloc(1, sizeof(*t));
 
 	if (!t)
 		return lm_err_set(err, ENOMEM, "out of memory");
-	t->store = store;
-	t->fmt = fmt;
-	t->key = strdup(key);
-	t->name = strdup(name && *name ? name : (*key ? key : store->uri));
-	pthread_mutex_init(&t->lock, NULL);
-	lm_delta_replay_init(&t->replay);
-	if (!t->key || !t->name) {
-		lm_table_free(t);
+	if (lm_table_base_init(&t->base, &delta_ops, store, key, name, LM_TABLE_DELTA)) {
+		free(t);
 		return lm_err_set(err, ENOMEM, "out of memory");
 	}
-	*out = t;
+	pthread_mutex_init(&t->lock, NULL);
+	lm_delta_replay_init(&t->replay);
+	*out = &t->base;
 	return 0;
 }
 
-void lm_table_free(struct lm_table *t)
+static void delta_destroy(struct lm_table *base)
 {
-	if (!t)
-		return;
+	struct delta_table *t = (struct delta_table *)base;
+
 	lm_delta_log_free(&t->log);
 	lm_delta_replay_free(&t->replay);
 	lm_snapshot_unref(t->last);
 	pthread_mutex_destroy(&t->lock);
-	free(t->key);
-	free(t->name);
+	lm_table_base_free(&t->base);
 	free(t);
 }
 
-const char *lm_table_name(const struct lm_table *t) { return t->name; }
-const char *lm_table_key(const struct lm_table *t) { return t->key; }
-
-static int refresh_locked(struct lm_table *t, struct lm_err *err)
+static int refresh_locked(struct delta_table *t, struct lm_err *err)
 {
 	struct lm_delta_log nl;
-	int rc = lm_delta_log_list(t->store, t->key, t->name, &nl, err);
+	int rc = lm_delta_log_list(t->base.store, t->base.key, t->base.name, &nl, err);
 
 	if (rc)
 		return rc;
@@ -80,8 +73,9 @@ static int refresh_locked(struct lm_table *t, struct lm_err *err)
 	return 0;
 }
 
-int lm_table_refresh(struct lm_table *t, struct lm_err *err)
+static int delta_refresh(struct lm_table *base, struct lm_err *err)
 {
+	struct delta_table *t = (struct delta_table *)base;
 	int rc;
 
 	pthread_mutex_lock(&t->lock);
@@ -90,9 +84,10 @@ int lm_table_refresh(struct lm_table *t, struct lm_err *err)
 	return rc;
 }
 
-int lm_table_versions(struct lm_table *t, struct lm_version_info **out, size_t *n,
-		      struct lm_err *err)
+int lm_delta_table_versions(struct lm_table *base, struct lm_version_info **out, size_t *n,
+			    struct lm_err *err)
 {
+	struct delta_table *t = (struct delta_table *)base;
 	int rc = 0;
 
 	pthread_mutex_lock(&t->lock);
@@ -116,7 +111,8 @@ int lm_table_versions(struct lm_table *t, struct lm_version_info **out, size_t *
  * the result must still be inside this table. Decoded exactly once. */
 static int resolve_path(void *ud, const char *raw, char **rel, struct lm_err *err)
 {
-	struct lm_table *t = ud;
+	struct delta_table *dt = ud;
+	struct lm_table *t = &dt->base;
 	char *dec = NULL, *abskey = NULL;
 	const char *p;
 	int rc;
@@ -176,7 +172,7 @@ static void commit_name(int64_t v, char *buf, size_t n)
 
 /* Apply commit v to the replay; on a failure that makes later versions unknowable,
  * mark the replay broken from v on. */
-static int apply_commit(struct lm_table *t, int64_t v, struct lm_err *err)
+static int apply_commit(struct delta_table *t, int64_t v, struct lm_err *err)
 {
 	struct lm_delta_commit c;
 	struct lm_buf buf;
@@ -215,7 +211,7 @@ static int apply_commit(struct lm_table *t, int64_t v, struct lm_err *err)
 		rc = 0;
 		goto out;
 	}
-	key = lm_path_join(t->key, "_delta_log/");
+	key = lm_path_join(t->base.key, "_delta_log/");
 	if (key) {
 		char *k2 = lm_path_join(key, name);
 
@@ -226,7 +222,7 @@ static int apply_commit(struct lm_table *t, int64_t v, struct lm_err *err)
 		rc = lm_err_set(err, ENOMEM, "out of memory");
 		goto out;
 	}
-	rc = lm_store_get_all(t->store, key, MAX_COMMIT_BYTES, &buf, NULL, &e2);
+	rc = lm_store_get_all(t->base.store, key, MAX_COMMIT_BYTES, &buf, NULL, &e2);
 	if (rc) {
 		/* Storage trouble is not a property of the table: report, do not poison. */
 		*err = e2;
@@ -257,11 +253,16 @@ out:
 	return rc;
 }
 
-int lm_table_snapshot(struct lm_table *t, int64_t version, struct lm_snapshot **out,
-		      struct lm_err *err)
+static int delta_snapshot(struct lm_table *base, const char *key, struct lm_snapshot **out,
+			  struct lm_err *err)
 {
+	struct delta_table *t = (struct delta_table *)base;
+	int64_t version;
 	ssize_t idx;
 	int rc = 0;
+
+	if (lm_parse_i64(key, &version) || version < 0)
+		return lm_err_set(err, ENOENT, "table %s: no version '%s'", t->base.name, key);
 
 	pthread_mutex_lock(&t->lock);
 	if (!t->listed && (rc = refresh_locked(t, err)))
@@ -273,7 +274,7 @@ int lm_table_snapshot(struct lm_table *t, int64_t version, struct lm_snapshot **
 			goto out;
 		idx = lm_delta_log_find(&t->log, version);
 		if (idx < 0) {
-			rc = lm_err_set(err, ENOENT, "table %s: no version %lld in the log", t->name,
+			rc = lm_err_set(err, ENOENT, "table %s: no version %lld in the log", t->base.name,
 					(long long)version);
 			goto out;
 		}
@@ -285,7 +286,7 @@ int lm_table_snapshot(struct lm_table *t, int64_t version, struct lm_snapshot **
 	if (t->log.staged_commits) {
 		rc = lm_err_set(err, LM_EUNSUPPORTED,
 				"table %s: version %lld: the table is catalog-managed (_delta_log/_staged_commits/); its commits are not readable from storage alone",
-				t->name, (long long)version);
+				t->base.name, (long long)version);
 		lm_err_reason(err, "catalog-managed");
 		goto out;
 	}
@@ -296,7 +297,7 @@ int lm_table_snapshot(struct lm_table *t, int64_t version, struct lm_snapshot **
 	while (t->replay.version < version && !t->replay.broken_code) {
 		rc = apply_commit(t, t->replay.version + 1, err);
 		if (rc) {
-			lm_err_prefix(err, "table %s: version %lld: ", t->name, (long long)version);
+			lm_err_prefix(err, "table %s: version %lld: ", t->base.name, (long long)version);
 			/* The replay is in an unknown state: start over next time. */
 			lm_delta_replay_free(&t->replay);
 			lm_delta_replay_init(&t->replay);
@@ -310,7 +311,7 @@ int lm_table_snapshot(struct lm_table *t, int64_t version, struct lm_snapshot **
 	if (rc) {
 		const char *word = err ? err->reason : NULL;
 
-		lm_err_prefix(err, "table %s: version %lld: ", t->name, (long long)version);
+		lm_err_prefix(err, "table %s: version %lld: ", t->base.name, (long long)version);
 		lm_err_reason(err, word);
 		goto out;
 	}
@@ -318,7 +319,7 @@ int lm_table_snapshot(struct lm_table *t, int64_t version, struct lm_snapshot **
 	if (rc) {
 		const char *word = err ? err->reason : NULL;
 
-		lm_err_prefix(err, "table %s: ", t->name);
+		lm_err_prefix(err, "table %s: ", t->base.name);
 		lm_err_reason(err, word);
 		goto out;
 	}
@@ -329,10 +330,48 @@ out:
 	return rc;
 }
 
-bool lm_table_detect_delta(const char *const *child_prefixes, size_t n)
+static int delta_views(struct lm_table *base, struct lm_table_view **out, size_t *n,
+		       struct lm_err *err)
 {
-	for (size_t i = 0; i < n; i++)
-		if (!strcmp(child_prefixes[i], "_delta_log"))
-			return true;
-	return false;
+	struct delta_table *t = (struct delta_table *)base;
+	struct lm_table_view *v;
+	size_t k = 0;
+	int rc = 0;
+
+	pthread_mutex_lock(&t->lock);
+	if (!t->listed && (rc = refresh_locked(t, err)))
+		goto out;
+	v = calloc(t->log.n + 1, sizeof(*v));
+	if (!v) {
+		rc = lm_err_set(err, ENOMEM, "out of memory");
+		goto out;
+	}
+	if (t->log.n) {
+		const struct lm_version_info *last = &t->log.v[t->log.n - 1];
+
+		snprintf(v[k].name, sizeof(v[k].name), "@latest");
+		snprintf(v[k].target, sizeof(v[k].target), "@v%lld", (long long)last->version);
+		v[k].is_link = true;
+		v[k].commit_ms = last->commit_ms;
+		k++;
+	}
+	for (size_t i = 0; i < t->log.n; i++, k++) {
+		snprintf(v[k].name, sizeof(v[k].name), "@v%lld", (long long)t->log.v[i].version);
+		snprintf(v[k].key, sizeof(v[k].key), "%lld", (long long)t->log.v[i].version);
+		v[k].commit_ms = t->log.v[i].commit_ms;
+	}
+	*out = v;
+	*n = k;
+out:
+	pthread_mutex_unlock(&t->lock);
+	return rc;
 }
+
+static const struct lm_table_ops delta_ops = {
+	.format = "delta",
+	.refresh = delta_refresh,
+	.views = delta_views,
+	.resolve = NULL,
+	.snapshot = delta_snapshot,
+	.destroy = delta_destroy,
+};

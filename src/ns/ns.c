@@ -27,7 +27,7 @@
 
 #define MAX_LISTING (10u * 1000 * 1000)
 
-enum kind { K_DIR_UNKNOWN, K_FOLDER, K_TABLE, K_VDIR, K_LATEST, K_FILE };
+enum kind { K_DIR_UNKNOWN, K_FOLDER, K_TABLE, K_VDIR, K_LINK, K_FILE };
 
 struct lent {
 	char *name;
@@ -52,13 +52,14 @@ struct node {
 	int64_t list_ns;
 	/* table */
 	struct lm_table *table;
-	struct lm_version_info *vers;
-	size_t nvers;
-	int64_t vers_ns;
+	struct lm_table_view *views;   /* display order */
+	uint32_t *by_name;             /* indices into views, sorted by name */
+	size_t nviews;
+	int64_t views_ns;
 	bool empty_logged;
 	/* version directory */
 	struct node *tnode;
-	int64_t version;
+	char *skey;       /* snapshot key of the view */
 	int64_t commit_ms;
 	struct lm_snapshot *snap;
 	int refusal;      /* cached refusal code (a property of the table, not transient) */
@@ -208,7 +209,6 @@ static struct node *reg_intern(struct lm_ns *ns, uint64_t parent, const char *na
 	n->ino = ns->nnodes;
 	n->parent = parent;
 	n->kind = kind;
-	n->version = -1;
 	pthread_mutex_init(&n->mu, NULL);
 	ns->nodes[ns->nnodes++] = n;
 	j = pn_hash(parent, name) & (ns->idx_cap - 1);
@@ -401,7 +401,7 @@ static int folder_listing(struct lm_ns *ns, struct node *n, struct listing **out
 static int classify(struct lm_ns *ns, struct node *n, struct lm_err *err)
 {
 	struct listing *l = NULL;
-	const struct lent *d;
+	enum lm_table_format fmt = LM_TABLE_NONE;
 	int rc;
 
 	if (n->kind != K_DIR_UNKNOWN)
@@ -409,16 +409,50 @@ static int classify(struct lm_ns *ns, struct node *n, struct lm_err *err)
 	rc = fetch_listing(ns, n->key, &l, err);
 	if (rc)
 		return rc;
-	d = listing_find(l, "_delta_log");
+	{
+		/* Child names, folders with their trailing '/', for format detection. */
+		const char **names = malloc((l->n ? l->n : 1) * sizeof(*names));
+		char **owned = calloc(l->n ? l->n : 1, sizeof(*owned));
+
+		if (!names || !owned) {
+			free(names);
+			free(owned);
+			listing_unref(l);
+			return lm_err_set(err, ENOMEM, "out of memory");
+		}
+		for (size_t i = 0; i < l->n; i++) {
+			if (l->e[i].dir) {
+				size_t k = strlen(l->e[i].name);
+
+				owned[i] = malloc(k + 2);
+				if (owned[i]) {
+					memcpy(owned[i], l->e[i].name, k);
+					owned[i][k] = '/';
+					owned[i][k + 1] = '\0';
+				}
+				names[i] = owned[i] ? owned[i] : "";
+			} else {
+				names[i] = l->e[i].name;
+			}
+		}
+		rc = lm_table_detect(ns->store, n->key, names, l->n, &fmt, err);
+		for (size_t i = 0; i < l->n; i++)
+			free(owned[i]);
+		free(owned);
+		free(names);
+		if (rc) {
+			listing_unref(l);
+			return rc;
+		}
+	}
 	pthread_mutex_lock(&n->mu);
 	if (n->kind == K_DIR_UNKNOWN) {
-		if (d && d->dir) {
+		if (fmt != LM_TABLE_NONE) {
 			struct lm_table *t = NULL;
 			struct lm_err e2;
 
 			lm_err_init(&e2);
-			rc = lm_table_open(ns->store, n->key, *n->key ? n->key : ".", LM_TABLE_DELTA,
-					   &t, &e2);
+			rc = lm_table_open(ns->store, n->key, *n->key ? n->key : ".", fmt, &t, &e2);
 			if (rc) {
 				*err = e2;
 			} else {
@@ -439,34 +473,55 @@ static int classify(struct lm_ns *ns, struct node *n, struct lm_err *err)
 
 /* ---------- tables ---------- */
 
-/* Refresh the version list after the TTL (or when force). */
-static int table_versions(struct lm_ns *ns, struct node *n, bool force, struct lm_err *err)
+static int view_cmp(const void *a, const void *b, void *ctx)
+{
+	const struct lm_table_view *v = ctx;
+
+	return strcmp(v[*(const uint32_t *)a].name, v[*(const uint32_t *)b].name);
+}
+
+/* Refresh the table's views after the TTL (or when force). */
+static int table_views(struct lm_ns *ns, struct node *n, bool force, struct lm_err *err)
 {
 	int rc = 0;
 
 	pthread_mutex_lock(&n->mu);
-	if (force || !n->vers || expired(ns, n->vers_ns)) {
-		struct lm_version_info *v = NULL;
+	if (force || !n->views || expired(ns, n->views_ns)) {
+		struct lm_table_view *v = NULL;
+		uint32_t *idx = NULL;
 		struct lm_err e2;
 		size_t cnt = 0;
 
 		lm_err_init(&e2);
 		rc = lm_table_refresh(n->table, &e2);
 		if (!rc)
-			rc = lm_table_versions(n->table, &v, &cnt, &e2);
-		if (rc && n->vers) {
+			rc = lm_table_views(n->table, &v, &cnt, &e2);
+		if (!rc) {
+			idx = malloc((cnt ? cnt : 1) * sizeof(*idx));
+			if (!idx)
+				rc = lm_err_set(&e2, ENOMEM, "out of memory");
+		}
+		if (rc && n->views) {
 			lm_warn("%s (keeping the previous version list)", e2.msg);
+			free(v);
 			rc = 0;
 		} else if (rc) {
+			free(v);
 			*err = e2;
 		} else {
-			free(n->vers);
-			n->vers = v;
-			n->nvers = cnt;
-			n->vers_ns = lm_mono_ns();
+			for (size_t i = 0; i < cnt; i++)
+				idx[i] = (uint32_t)i;
+			if (cnt)
+				qsort_r(idx, cnt, sizeof(*idx), view_cmp, v);
+			free(n->views);
+			free(n->by_name);
+			n->views = v;
+			n->by_name = idx;
+			n->nviews = cnt;
+			n->views_ns = lm_mono_ns();
 			if (!cnt && !n->empty_logged) {
-				lm_warn("table %s: _delta_log holds no commits; no versions to show",
-					lm_table_name(n->table));
+				lm_warn("table %s: no versions to show (the %s log holds no commits)",
+					lm_table_name(n->table), n->table->ops->format);
 				n->empty_logged = true;
 			}
 		}
@@ -475,51 +530,84 @@ static int table_versions(struct lm_ns *ns, struct node *n, bool force, struct l
 	return rc;
 }
 
-static const struct lm_version_info *find_version(const struct node *t, int64_t v)
+/* Copy of the view named name; t->mu held. */
+static bool find_view(const struct node *t, const char *name, struct lm_table_view *out)
 {
-	size_t lo = 0, hi = t->nvers;
+	size_t lo = 0, hi = t->nviews;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
+		const struct lm_table_view *v = &t->views[t->by_name[mid]];
+		int c = strcmp(v->name, name);
 
-		if (t->vers[mid].version == v)
-			return &t->vers[mid];
-		if (t->vers[mid].version < v)
+		if (!c) {
+			*out = *v;
+			return true;
+		}
+		if (c < 0)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	return NULL;
+	return false;
 }
 
-/* "@v17" → 17; strict (no sign, no leading zeros). */
-static bool parse_vname(const char *name, int64_t *v)
+/* The current view named name: listed ones after a TTL refresh, then (for a name the
+ * table does not list) a fresh listing, then the driver's resolver (timestamps). */
+static int table_view(struct lm_ns *ns, struct node *t, const char *name,
+		      struct lm_table_view *out, struct lm_err *err)
 {
-	if (strncmp(name, "@v", 2) != 0 || !name[2])
-		return false;
-	if (name[2] == '0' && name[3])
-		return false;
-	return lm_parse_i64(name + 2, v) == 0 && *v >= 0;
+	bool found;
+	int rc = table_views(ns, t, false, err);
+
+	if (rc)
+		return rc;
+	pthread_mutex_lock(&t->mu);
+	found = find_view(t, name, out);
+	pthread_mutex_unlock(&t->mu);
+	if (found)
+		return 0;
+	if (!strncmp(name, "@v", 2)) {
+		/* A version newer than the list may have been committed since. */
+		rc = table_views(ns, t, true, err);
+		if (rc)
+			return rc;
+		pthread_mutex_lock(&t->mu);
+		found = find_view(t, name, out);
+		pthread_mutex_unlock(&t->mu);
+		if (found)
+			return 0;
+	}
+	return lm_table_resolve(t->table, name, out, err);
 }
 
-static struct node *vdir_node(struct lm_ns *ns, struct node *t,
-			      const struct lm_version_info *vi)
+static int64_t table_mtime(const struct node *t)
 {
-	char name[32];
-	struct node *n;
+	int64_t m = -1;
 
-	snprintf(name, sizeof(name), "@v%" PRId64, vi->version);
-	n = reg_intern(ns, t->ino, name, K_VDIR, t->key);
+	for (size_t i = 0; i < t->nviews; i++)
+		if (t->views[i].commit_ms > m)
+			m = t->views[i].commit_ms;
+	return m;
+}
+
+/* The registry node for a view of table t. */
+static struct node *view_node(struct lm_ns *ns, struct node *t, const struct lm_table_view *v)
+{
+	struct node *n = reg_intern(ns, t->ino, v->name, v->is_link ? K_LINK : K_VDIR, t->key);
+	bool ok = true;
+
 	if (!n)
 		return NULL;
 	pthread_mutex_lock(&n->mu);
-	if (n->version < 0) {
-		n->tnode = t;
-		n->version = vi->version;
-		n->commit_ms = vi->commit_ms;
+	n->tnode = t;
+	if (n->kind == K_VDIR && !n->skey) {
+		n->skey = strdup(v->key);
+		n->commit_ms = v->commit_ms;
+		ok = n->skey != NULL;
 	}
 	pthread_mutex_unlock(&n->mu);
-	return n;
+	return ok ? n : NULL;
 }
 
 /* The snapshot of a version directory (ref'd). Refusals are cached and logged once. */
@@ -537,7 +625,7 @@ static int vdir_snapshot(struct lm_ns *ns, struct node *vd, struct lm_snapshot *
 		struct lm_err e2;
 
 		lm_err_init(&e2);
-		rc = lm_table_snapshot(vd->tnode->table, vd->version, &vd->snap, &e2);
+		rc = lm_table_snapshot(vd->tnode->table, vd->skey, &vd->snap, &e2);
 		if (!rc) {
 			*out = lm_snapshot_ref(vd->snap);
 		} else {
@@ -593,10 +681,6 @@ static void snap_attr(struct lm_ns *ns, uint64_t vdir_ino, const struct lm_snaps
 	a->immutable = true;
 }
 
-static int64_t table_mtime(const struct node *t)
-{
-	return t->nvers ? t->vers[t->nvers - 1].commit_ms : -1;
-}
 
 static int node_attr(struct lm_ns *ns, struct node *n, struct lm_attr *a, struct lm_err *err)
 {
@@ -606,7 +690,7 @@ static int node_attr(struct lm_ns *ns, struct node *n, struct lm_attr *a, struct
 		dir_attr(ns, n->ino, -1, false, a);
 		return 0;
 	case K_TABLE: {
-		int rc = table_versions(ns, n, false, err);
+		int rc = table_views(ns, n, false, err);
 
 		if (rc)
 			return rc;
@@ -618,27 +702,20 @@ static int node_attr(struct lm_ns *ns, struct node *n, struct lm_attr *a, struct
 	case K_VDIR:
 		dir_attr(ns, n->ino, n->commit_ms, true, a);
 		return 0;
-	case K_LATEST: {
-		struct node *t = reg_get(ns, n->parent);
-		char target[32];
-		int rc = table_versions(ns, t, false, err);
+	case K_LINK: {
+		struct lm_table_view v;
+		int rc = table_view(ns, n->tnode, n->name, &v, err);
 
 		if (rc)
 			return rc;
-		pthread_mutex_lock(&t->mu);
-		if (!t->nvers) {
-			pthread_mutex_unlock(&t->mu);
-			return lm_err_set(err, ENOENT, "table %s has no versions",
-					  lm_table_name(t->table));
-		}
-		snprintf(target, sizeof(target), "@v%" PRId64, t->vers[t->nvers - 1].version);
+		if (!v.is_link)
+			return ENOENT;
 		memset(a, 0, sizeof(*a));
 		a->ino = n->ino;
 		a->mode = S_IFLNK | 0777;
 		a->nlink = 1;
-		a->size = strlen(target);
-		a->mtime_ms = table_mtime(t);
-		pthread_mutex_unlock(&t->mu);
+		a->size = strlen(v.target);
+		a->mtime_ms = v.commit_ms;
 		return 0;
 	}
 	case K_FILE:
@@ -708,44 +785,20 @@ out:
 static int lookup_in_table(struct lm_ns *ns, struct node *t, const char *name,
 			   struct lm_attr *out, struct lm_err *err)
 {
-	const struct lm_version_info *vi;
-	struct lm_version_info copy;
+	struct lm_table_view v;
 	struct node *n;
-	int64_t v;
 	int rc;
 
-	if (!strcmp(name, "@latest")) {
-		n = reg_intern(ns, t->ino, name, K_LATEST, t->key);
-		if (!n)
-			return ENOMEM;
-		return node_attr(ns, n, out, err);
-	}
-	if (!parse_vname(name, &v))
+	if (name[0] != '@')
 		return ENOENT;
-	rc = table_versions(ns, t, false, err);
+	rc = table_view(ns, t, name, &v, err);
 	if (rc)
 		return rc;
-	pthread_mutex_lock(&t->mu);
-	vi = find_version(t, v);
-	if (vi)
-		copy = *vi;
-	pthread_mutex_unlock(&t->mu);
-	if (!vi) {
-		/* A version newer than the list may have been committed since. */
-		rc = table_versions(ns, t, true, err);
-		if (rc)
-			return rc;
-		pthread_mutex_lock(&t->mu);
-		vi = find_version(t, v);
-		if (vi)
-			copy = *vi;
-		pthread_mutex_unlock(&t->mu);
-		if (!vi)
-			return ENOENT;
-	}
-	n = vdir_node(ns, t, &copy);
+	n = view_node(ns, t, &v);
 	if (!n)
 		return ENOMEM;
+	if ((n->kind == K_LINK) != v.is_link)
+		return ENOENT;   /* a name that changed kind: never reuse the old inode */
 	return node_attr(ns, n, out, err);
 }
 
@@ -827,22 +880,18 @@ int lm_ns_readlink(struct lm_ns *ns, uint64_t ino, char *buf, size_t size,
 		   struct lm_err *err)
 {
 	struct node *n = (ino >> 32) ? NULL : reg_get(ns, ino);
-	struct node *t;
+	struct lm_table_view v;
 	int rc;
 
-	if (!n || n->kind != K_LATEST)
+	if (!n || n->kind != K_LINK)
 		return EINVAL;
-	t = reg_get(ns, n->parent);
-	rc = table_versions(ns, t, false, err);
+	rc = table_view(ns, n->tnode, n->name, &v, err);
 	if (rc)
 		return rc;
-	pthread_mutex_lock(&t->mu);
-	if (t->nvers)
-		snprintf(buf, size, "@v%" PRId64, t->vers[t->nvers - 1].version);
-	else
-		rc = ENOENT;
-	pthread_mutex_unlock(&t->mu);
-	return rc;
+	if (!v.is_link)
+		return ENOENT;
+	snprintf(buf, size, "%s", v.target);
+	return 0;
 }
 
 /* ---------- directories ---------- */
@@ -900,43 +949,31 @@ static int open_folder(struct lm_ns *ns, struct node *n, struct lm_ns_dir *d,
 static int open_table(struct lm_ns *ns, struct node *t, struct lm_ns_dir *d,
 		      struct lm_err *err)
 {
-	struct lm_version_info *v = NULL;
+	struct lm_table_view *v = NULL;
 	size_t nv = 0, cap = 0;
-	int rc = table_versions(ns, t, false, err);
+	int rc = table_views(ns, t, false, err);
 
 	if (rc)
 		return rc;
 	pthread_mutex_lock(&t->mu);
-	nv = t->nvers;
+	nv = t->nviews;
 	v = malloc((nv ? nv : 1) * sizeof(*v));
 	if (v)
-		memcpy(v, t->vers, nv * sizeof(*v));
+		memcpy(v, t->views, nv * sizeof(*v));
 	pthread_mutex_unlock(&t->mu);
 	if (!v)
 		return ENOMEM;
-	if (nv) {
-		struct node *l = reg_intern(ns, t->ino, "@latest", K_LATEST, t->key);
-		struct lm_attr a = { .mode = S_IFLNK };
-
-		if (!l) {
-			rc = ENOMEM;
-			goto out;
-		}
-		a.ino = l->ino;
-		rc = dir_push(d, &cap, "@latest", &a);
-	}
 	for (size_t i = 0; i < nv && !rc; i++) {
-		struct node *vd = vdir_node(ns, t, &v[i]);
-		struct lm_attr a = { .mode = S_IFDIR };
+		struct node *vn = view_node(ns, t, &v[i]);
+		struct lm_attr a = { .mode = v[i].is_link ? S_IFLNK : S_IFDIR };
 
-		if (!vd) {
+		if (!vn) {
 			rc = ENOMEM;
 			break;
 		}
-		a.ino = vd->ino;
-		rc = dir_push(d, &cap, vd->name, &a);
+		a.ino = vn->ino;
+		rc = dir_push(d, &cap, v[i].name, &a);
 	}
-out:
 	free(v);
 	return rc;
 }
@@ -1088,8 +1125,8 @@ int lm_ns_open(struct lm_ns *ns, uint64_t ino, struct lm_ns_file **out, bool *im
 			rc = ENOMEM;
 			goto out;
 		}
-		snprintf(f->what, wl, "table %s: version %" PRId64 ": file %s",
-			 lm_table_name(n->tnode->table), n->version, file->path);
+		snprintf(f->what, wl, "table %s: %s: file %s", lm_table_name(n->tnode->table),
+			 n->name, file->path);
 		f->size = file->size;
 		f->check_size = true;
 		*immutable = true;
@@ -1101,7 +1138,7 @@ int lm_ns_open(struct lm_ns *ns, uint64_t ino, struct lm_ns_file **out, bool *im
 		goto out;
 	}
 	if (n->kind != K_FILE) {
-		rc = n->kind == K_LATEST ? ELOOP : EISDIR;
+		rc = n->kind == K_LINK ? ELOOP : EISDIR;
 		goto out;
 	}
 	f->key = strdup(n->key);
@@ -1230,7 +1267,7 @@ void lm_ns_expire(struct lm_ns *ns)
 
 		pthread_mutex_lock(&n->mu);
 		n->list_ns = 0;
-		n->vers_ns = 0;
+		n->views_ns = 0;
 		pthread_mutex_unlock(&n->mu);
 	}
 	pthread_rwlock_unlock(&ns->reg_lock);
@@ -1245,7 +1282,9 @@ void lm_ns_free(struct lm_ns *ns)
 
 		listing_unref(n->list);
 		lm_table_free(n->table);
-		free(n->vers);
+		free(n->views);
+		free(n->by_name);
+		free(n->skey);
 		lm_snapshot_unref(n->snap);
 		free(n->refusal_msg);
 		free(n->name);

@@ -18,6 +18,15 @@
 static char *root;
 static struct lm_store *st;
 
+/* Snapshot of Delta version v (the driver's key is the decimal version). */
+static int snap_v(struct lm_table *t, int64_t v, struct lm_snapshot **out, struct lm_err *err)
+{
+	char key[32];
+
+	snprintf(key, sizeof(key), "%lld", (long long)v);
+	return lm_table_snapshot(t, key, out, err);
+}
+
 static void setup(void)
 {
 	struct lm_err err;
@@ -61,7 +70,7 @@ static void expect_files(struct lm_table *t, int64_t v, const char *want)
 	char got[4096] = "";
 
 	lm_err_init(&err);
-	cr_assert_eq(lm_table_snapshot(t, v, &s, &err), 0, "version %lld: %s", (long long)v,
+	cr_assert_eq(snap_v(t, v, &s, &err), 0, "version %lld: %s", (long long)v,
 		     err.msg);
 	for (size_t i = 0; i < s->nfiles; i++) {
 		if (i)
@@ -79,7 +88,7 @@ static void expect_refused(struct lm_table *t, int64_t v, const char *reason,
 	struct lm_err err;
 
 	lm_err_init(&err);
-	cr_assert_neq(lm_table_snapshot(t, v, &s, &err), 0, "version %lld must be refused",
+	cr_assert_neq(snap_v(t, v, &s, &err), 0, "version %lld must be refused",
 		      (long long)v);
 	cr_assert(err.reason && !strcmp(err.reason, reason), "reason %s, want %s (%s)",
 		  err.reason ? err.reason : "(none)", reason, err.msg);
@@ -129,7 +138,7 @@ Test(replay, deletion_vector_ids_are_part_of_the_key)
 		       ADDDV("a.parquet", 1, "other"));
 	t = open_t("t");
 	expect_files(t, 1, "a.parquet");
-	cr_assert_eq(lm_table_snapshot(t, 1, &s, &err), 0);
+	cr_assert_eq(snap_v(t, 1, &s, &err), 0);
 	cr_assert_eq(s->files[0].flags & LM_FILE_HAS_DV, LM_FILE_HAS_DV);
 	cr_assert_eq(s->n_dv_files, 1);
 	lm_snapshot_unref(s);
@@ -289,7 +298,7 @@ Test(replay, versions_listing)
 	th_write(root, "t/_delta_log/00000000000000000003.json.tmp", "{}");
 	th_write(root, "t/_delta_log/00000000000000000004.checkpoint.0000000001.0000000002.parquet", "x");
 	t = open_t("t");
-	cr_assert_eq(lm_table_versions(t, &v, &n, &err), 0);
+	cr_assert_eq(lm_delta_table_versions(t, &v, &n, &err), 0);
 	cr_assert_eq(n, 4);
 	cr_assert_eq(v[2].version, 2);
 	cr_assert(v[2].has_checkpoint && v[2].has_commit);
@@ -338,7 +347,7 @@ static int check_row(const char *corpus, char *table, int64_t v, size_t count, c
 	lm_err_init(&err);
 	cr_assert_eq(lm_store_local_new(troot, &s, &err), 0, "%s", err.msg);
 	cr_assert_eq(lm_table_open(s, "", table, LM_TABLE_DELTA, &t, &err), 0);
-	if (lm_table_snapshot(t, v, &snap, &err)) {
+	if (snap_v(t, v, &snap, &err)) {
 		cr_log_error("corpus %s v%lld: refused: %s", table, (long long)v, err.msg);
 		bad = 1;
 		goto out;
@@ -464,7 +473,7 @@ Test(corpus, status_rows_are_refused, .timeout = 300)
 		lm_err_init(&err);
 		cr_assert_eq(lm_store_local_new(troot, &s, &err), 0, "%s", err.msg);
 		cr_assert_eq(lm_table_open(s, "", cases[i].table, LM_TABLE_DELTA, &t, &err), 0);
-		rc = lm_table_snapshot(t, cases[i].version, &snap, &err);
+		rc = snap_v(t, cases[i].version, &snap, &err);
 		cr_assert_neq(rc, 0, "%s v%lld must be refused", cases[i].table,
 			      (long long)cases[i].version);
 		cr_assert(err.reason && !strcmp(err.reason, cases[i].reason),
@@ -486,7 +495,7 @@ Test(corpus, status_rows_are_refused, .timeout = 300)
 		snprintf(troot, sizeof(troot), "%s/delta/kernelrs-crc-malformed", corpus);
 		cr_assert_eq(lm_store_local_new(troot, &s, &err), 0);
 		cr_assert_eq(lm_table_open(s, "", "x", LM_TABLE_DELTA, &t, &err), 0);
-		cr_assert_eq(lm_table_versions(t, &v, &n, &err), 0);
+		cr_assert_eq(lm_delta_table_versions(t, &v, &n, &err), 0);
 		cr_assert_eq(n, 0);
 		free(v);
 		lm_table_free(t);

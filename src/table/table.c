@@ -1,0 +1,93 @@
+/* table.c — the generic table layer: dispatch to the format drivers and detection of
+ * which format a folder holds. Owns nothing but the common head. May call: the drivers
+ * (delta/, iceberg/), store, util. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lm/table.h"
+
+int lm_table_base_init(struct lm_table *t, const struct lm_table_ops *ops,
+		       struct lm_store *store, const char *key, const char *name,
+		       enum lm_table_format fmt)
+{
+	t->ops = ops;
+	t->store = store;
+	t->fmt = fmt;
+	t->key = strdup(key);
+	t->name = strdup(name && *name ? name : (*key ? key : store->uri));
+	if (!t->key || !t->name) {
+		lm_table_base_free(t);
+		return ENOMEM;
+	}
+	return 0;
+}
+
+void lm_table_base_free(struct lm_table *t)
+{
+	free(t->key);
+	free(t->name);
+	t->key = NULL;
+	t->name = NULL;
+}
+
+int lm_table_open(struct lm_store *store, const char *key, const char *name,
+		  enum lm_table_format fmt, struct lm_table **out, struct lm_err *err)
+{
+	switch (fmt) {
+	case LM_TABLE_DELTA:
+		return lm_delta_table_open(store, key, name, out, err);
+	default:
+		return lm_err_set(err, LM_EUNSUPPORTED, "%s: unknown table format", name);
+	}
+}
+
+void lm_table_free(struct lm_table *t)
+{
+	if (t)
+		t->ops->destroy(t);
+}
+
+const char *lm_table_name(const struct lm_table *t) { return t->name; }
+const char *lm_table_key(const struct lm_table *t) { return t->key; }
+
+int lm_table_refresh(struct lm_table *t, struct lm_err *err)
+{
+	return t->ops->refresh(t, err);
+}
+
+int lm_table_views(struct lm_table *t, struct lm_table_view **out, size_t *n,
+		   struct lm_err *err)
+{
+	return t->ops->views(t, out, n, err);
+}
+
+int lm_table_resolve(struct lm_table *t, const char *name, struct lm_table_view *out,
+		     struct lm_err *err)
+{
+	if (!t->ops->resolve)
+		return ENOENT;
+	return t->ops->resolve(t, name, out, err);
+}
+
+int lm_table_snapshot(struct lm_table *t, const char *key, struct lm_snapshot **out,
+		      struct lm_err *err)
+{
+	return t->ops->snapshot(t, key, out, err);
+}
+
+int lm_table_detect(struct lm_store *store, const char *key, const char *const *children,
+		    size_t n, enum lm_table_format *out, struct lm_err *err)
+{
+	(void)store;
+	(void)key;
+	(void)err;
+	*out = LM_TABLE_NONE;
+	for (size_t i = 0; i < n; i++) {
+		if (!strcmp(children[i], "_delta_log/")) {
+			*out = LM_TABLE_DELTA;
+			return 0;
+		}
+	}
+	return 0;
+}
