@@ -2,6 +2,7 @@
  * mount with libfuse (lowlevel, multithreaded) and run until unmounted or signalled.
  * May call: everything below (store, ns, fuse adapter), libfuse. */
 #include <errno.h>
+#include <stdbool.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 #include "fuse/adapter.h"
 #include "lm/log.h"
 #include "lm/ns.h"
+#include "lm/s3.h"
 #include "lm/store.h"
 #include "opts.h"
 
@@ -97,11 +99,32 @@ int main(int argc, char **argv)
 	}
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 
-	rc = lm_store_open(o.source, NULL, &store, &err);
-	if (rc) {
-		fprintf(stderr, "lakemount: %s\n", err.msg[0] ? err.msg : lm_strerror(rc));
-		rc = 1;
-		goto out;
+	{
+		struct lm_s3_config s3;
+		bool is_s3 = !strncmp(o.source, "s3://", 5);
+
+		lm_s3_config_init(&s3);
+		s3.endpoint = o.endpoint;
+		s3.region = o.region;
+		s3.profile = o.profile;
+		s3.ca_file = o.ca_file;
+		s3.path_style = o.path_style;
+		s3.no_sign_request = o.no_sign_request;
+		s3.connect_timeout_ms = o.connect_timeout_ms;
+		s3.stall_timeout_ms = o.timeout_ms;
+		s3.retry_max = o.retries;
+		s3.retry_total_ms = o.retry_time_ms;
+		s3.pool_size = o.connections;
+		rc = lm_store_open(o.source, is_s3 ? &s3 : NULL, &store, &err);
+		if (!rc && is_s3)
+			rc = lm_store_s3_check(store, &err);
+		if (rc) {
+			fprintf(stderr, "lakemount: %s\n", err.msg[0] ? err.msg : lm_strerror(rc));
+			rc = 1;
+			goto out;
+		}
+		if (is_s3)
+			lm_debug("S3 credentials from %s", lm_store_s3_cred_source(store));
 	}
 	{
 		struct lm_ns_opts nso = { .latest_ttl_ms = o.latest_ttl * 1000u,

@@ -21,6 +21,11 @@ static const struct fuse_opt lm_opt_spec[] = {
 	LM_OPT("ca_file=%s", ca_file),
 	LM_OPT("path_style", path_style),
 	LM_OPT("no_sign_request", no_sign_request),
+	LM_OPT("connect_timeout=%u", connect_timeout_ms),
+	LM_OPT("timeout=%u", timeout_ms),
+	LM_OPT("retries=%u", retries),
+	LM_OPT("retry_time=%u", retry_time_ms),
+	LM_OPT("connections=%u", connections),
 	FUSE_OPT_KEY("-h", KEY_HELP),
 	FUSE_OPT_KEY("--help", KEY_HELP),
 	FUSE_OPT_KEY("-V", KEY_VERSION),
@@ -145,6 +150,14 @@ void lm_opts_usage(const char *prog)
 	       "    -o path_style          path-style addressing (automatic for IP/localhost)\n"
 	       "    -o no_sign_request     anonymous requests\n"
 	       "    -o ca_file=FILE        CA bundle for https (also AWS_CA_BUNDLE)\n"
+	       "    -o connect_timeout=MS  connection timeout (default 5000)\n"
+	       "    -o timeout=MS          a request with no byte for this long is retried (20000)\n"
+	       "    -o retries=N           attempts per request (default 8)\n"
+	       "    -o retry_time=MS       give up on a request after this long (default 60000)\n"
+	       "    -o connections=N       keep-alive connections kept open (default 32)\n"
+	       "    credentials: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN,\n"
+	       "    then the profile (AWS_PROFILE, ~/.aws/credentials, ~/.aws/config), then the\n"
+	       "    EC2 instance role (IMDSv2); never on the command line\n"
 	       "\n"
 	       "FUSE (passed to libfuse): allow_other, allow_root, default_permissions,\n"
 	       "    max_read=N, fsname=NAME, subtype=NAME, ...\n"

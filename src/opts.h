@@ -22,6 +22,11 @@ struct lm_opts {
 	char *ca_file;
 	int path_style;
 	int no_sign_request;
+	unsigned connect_timeout_ms;
+	unsigned timeout_ms;
+	unsigned retries;
+	unsigned retry_time_ms;
+	unsigned connections;
 	struct fuse_args fuse_args;   /* what libfuse gets */
 };
 
