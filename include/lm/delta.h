@@ -66,6 +66,10 @@ struct lm_delta_commit {
 	size_t n_sidecars;
 };
 
+/* The decoder reads add/remove lines with an allocation-free scanner and everything
+ * else with cJSON; tests switch the scanner off to compare both (default true). */
+extern bool lm_delta_fast_path;
+
 void lm_delta_commit_init(struct lm_delta_commit *c);
 void lm_delta_commit_free(struct lm_delta_commit *c);
 /* Decode newline-delimited JSON actions. On malformed input: LM_EFORMAT with a message

@@ -278,6 +278,10 @@ int lm_delta_replay_apply(struct lm_delta_replay *r, int64_t v,
 		free(r->table_id);
 		r->table_id = c->metadata.id ? strdup(c->metadata.id) : NULL;
 	}
+	/* Size the table once for this commit's adds instead of doubling through them. */
+	while ((r->live + c->n_adds + 1) * 4 >= r->tab_cap * 3)
+		if (grow_table(r))
+			return lm_err_set(err, ENOMEM, "out of memory");
 	/* Removes first, then adds (a commit never holds both for one key, but a replay
 	 * that applied adds first would lose a re-added file). */
 	for (size_t i = 0; i < c->n_removes; i++) {

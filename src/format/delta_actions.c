@@ -12,6 +12,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "json_scan.h"
 #include "lm/delta.h"
 #include "lm/util.h"
 
@@ -290,6 +291,188 @@ static int parse_commit_info(struct lm_delta_commit *c, const cJSON *o)
 	return 0;
 }
 
+/* ---- fast path: a line holding only an add or a remove ----
+ * Most lines of a big log are adds/removes with large stats strings; building a cJSON
+ * tree of each costs most of the replay. This scanner reads just the fields a listing
+ * needs and validates (but does not build) the rest. Anything unusual — escapes in
+ * field names, other actions, a missing field, malformed JSON — returns "not handled"
+ * and the line goes through cJSON, which then decides and words the error. */
+
+struct fstr {
+	const char *raw;
+	size_t len;
+	bool esc, set;
+};
+
+static bool fast_str(struct lm_jscan *s, struct fstr *f)
+{
+	if (f->set)
+		return lm_jscan_skip(s);   /* duplicate key: the first one counts (as cJSON) */
+	if (lm_jscan_null(s))
+		return true;
+	if (!lm_jscan_string(s, &f->raw, &f->len, &f->esc))
+		return false;
+	f->set = true;
+	return true;
+}
+
+static bool fast_int(struct lm_jscan *s, int64_t *v, bool *set)
+{
+	if (*set)
+		return lm_jscan_skip(s);
+	if (lm_jscan_null(s))
+		return true;
+	*set = true;
+	/* Same range as the cJSON path (exact in a double), so a line means the same
+	 * whichever path reads it. */
+	return lm_jscan_int(s, v) && *v > -9007199254740992LL && *v < 9007199254740992LL;
+}
+
+static bool key_is(const char *raw, size_t len, const char *k)
+{
+	return strlen(k) == len && memcmp(raw, k, len) == 0;
+}
+
+static char *fstr_dup(struct lm_arena *a, const struct fstr *f)
+{
+	char *d = lm_arena_alloc(a, f->len + 1);
+
+	if (!d)
+		return NULL;
+	if (!f->esc) {
+		memcpy(d, f->raw, f->len);
+		d[f->len] = '\0';
+		return d;
+	}
+	return lm_jscan_unescape(f->raw, f->len, d) == (size_t)-1 ? NULL : d;
+}
+
+bool lm_delta_fast_path = true;
+
+/* 0 handled, 1 not handled, ENOMEM. */
+static int fast_line(struct lm_delta_commit *c, const char *line, size_t n)
+{
+	struct lm_jscan s = { .p = line, .end = line + n };
+	struct fstr path = { 0 }, st = { 0 }, pd = { 0 };
+	int64_t size = -1, mtime = -1, off = -1, card = -1;
+	bool size_set = false, mtime_set = false, off_set = false, card_set = false;
+	bool dc = false, dc_set = false, dv = false, dv_seen = false, is_add;
+	struct lm_delta_file_action *fa;
+	const char *raw;
+	size_t len;
+	bool esc;
+	int rc;
+
+	if (!lm_jscan_eat(&s, '{') || !lm_jscan_string(&s, &raw, &len, &esc) || esc)
+		return 1;
+	if (key_is(raw, len, "add"))
+		is_add = true;
+	else if (key_is(raw, len, "remove"))
+		is_add = false;
+	else
+		return 1;
+	if (!lm_jscan_eat(&s, ':') || !lm_jscan_eat(&s, '{'))
+		return 1;
+	if (!lm_jscan_eat(&s, '}')) {
+		do {
+			bool ok;
+
+			if (!lm_jscan_string(&s, &raw, &len, &esc) || esc || !lm_jscan_eat(&s, ':'))
+				return 1;
+			if (key_is(raw, len, "path"))
+				ok = fast_str(&s, &path);
+			else if (key_is(raw, len, "size"))
+				ok = fast_int(&s, &size, &size_set);
+			else if (key_is(raw, len, is_add ? "modificationTime" : "deletionTimestamp"))
+				ok = fast_int(&s, &mtime, &mtime_set);
+			else if (key_is(raw, len, "dataChange") && !dc_set)
+				ok = (dc_set = true) && (lm_jscan_null(&s) || lm_jscan_bool(&s, &dc));
+			else if (key_is(raw, len, "deletionVector") && !dv_seen) {
+				dv_seen = true;
+				if (lm_jscan_null(&s)) {
+					ok = true;
+				} else {
+					if (!lm_jscan_eat(&s, '{'))
+						return 1;
+					dv = true;
+					ok = true;
+					if (!lm_jscan_eat(&s, '}')) {
+						do {
+							if (!lm_jscan_string(&s, &raw, &len, &esc) || esc ||
+							    !lm_jscan_eat(&s, ':'))
+								return 1;
+							if (key_is(raw, len, "storageType"))
+								ok = fast_str(&s, &st);
+							else if (key_is(raw, len, "pathOrInlineDv"))
+								ok = fast_str(&s, &pd);
+							else if (key_is(raw, len, "offset"))
+								ok = fast_int(&s, &off, &off_set);
+							else if (key_is(raw, len, "cardinality"))
+								ok = fast_int(&s, &card, &card_set);
+							else
+								ok = lm_jscan_skip(&s);
+						} while (ok && lm_jscan_eat(&s, ','));
+						if (!ok || !lm_jscan_eat(&s, '}'))
+							return 1;
+					}
+				}
+			} else {
+				ok = lm_jscan_skip(&s);
+			}
+			if (!ok)
+				return 1;
+		} while (lm_jscan_eat(&s, ','));
+		if (!lm_jscan_eat(&s, '}'))
+			return 1;
+	}
+	if (!lm_jscan_eat(&s, '}') || lm_jscan_peek(&s) != 0)
+		return 1;
+	if (!path.set || !path.len || (is_add && size < 0) || (dv && (!st.set || !pd.set)))
+		return 1;   /* let the slow path word the refusal */
+	rc = is_add ? push(&c->adds, &c->n_adds, &c->cap_adds, &fa)
+		    : push(&c->removes, &c->n_removes, &c->cap_removes, &fa);
+	if (rc)
+		return rc;
+	fa->path = fstr_dup(&c->arena, &path);
+	fa->size = size;
+	fa->mtime_ms = mtime;
+	fa->dv_cardinality = -1;
+	fa->flags = dc ? LM_DELTA_DATA_CHANGE : 0;
+	if (!fa->path || !fa->path[0]) {
+		/* a bad escape (or no memory): undo; the slow path refuses or reports it */
+		if (is_add)
+			c->n_adds--;
+		else
+			c->n_removes--;
+		return 1;
+	}
+	if (dv) {
+		char *a = fstr_dup(&c->arena, &st), *b = fstr_dup(&c->arena, &pd);
+		char offs[32] = "";
+		size_t idn;
+		char *id;
+
+		if (!a || !b) {
+			if (is_add)
+				c->n_adds--;
+			else
+				c->n_removes--;
+			return 1;
+		}
+		if (off >= 0)
+			snprintf(offs, sizeof(offs), "@%lld", (long long)off);
+		idn = strlen(a) + strlen(b) + strlen(offs) + 1;
+		id = lm_arena_alloc(&c->arena, idn);
+		if (!id)
+			return ENOMEM;
+		snprintf(id, idn, "%s%s%s", a, b, offs);
+		fa->dv_id = id;
+		fa->dv_cardinality = card;
+		fa->flags |= LM_DELTA_HAS_DV;
+	}
+	return 0;
+}
+
 static int parse_line(struct lm_delta_commit *c, const char *line, size_t n, const char **why)
 {
 	cJSON *root = NULL, *it;
@@ -358,7 +541,9 @@ int lm_delta_commit_parse(const char *buf, size_t len, struct lm_delta_commit *o
 			return lm_err_set(err, LM_ETOOBIG, "line %zu: longer than %zu bytes", lineno,
 					  MAX_LINE);
 		if (n) {
-			rc = parse_line(out, buf + pos, n, &why);
+			rc = lm_delta_fast_path ? fast_line(out, buf + pos, n) : 1;
+			if (rc == 1)
+				rc = parse_line(out, buf + pos, n, &why);
 			if (rc == ENOMEM)
 				return lm_err_set(err, ENOMEM, "line %zu: out of memory", lineno);
 			if (rc)

@@ -1,6 +1,9 @@
 /* Unit tests: the Delta commit decoder and log file names. */
 #include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lm/delta.h"
 
@@ -115,4 +118,120 @@ Test(delta_actions, features)
 	cr_assert(lm_delta_reader_feature_supported("deletionVectors"));
 	cr_assert(lm_delta_reader_feature_supported("columnMapping"));
 	cr_assert_not(lm_delta_reader_feature_supported("somethingNew"));
+}
+
+/* ---- the add/remove fast path must mean exactly what the cJSON path means ---- */
+
+static void same_actions(const struct lm_delta_file_action *a, size_t na,
+			 const struct lm_delta_file_action *b, size_t nb, const char *what)
+{
+	cr_assert_eq(na, nb, "%s: %zu vs %zu actions", what, na, nb);
+	for (size_t i = 0; i < na; i++) {
+		cr_assert_str_eq(a[i].path, b[i].path, "%s #%zu", what, i);
+		cr_assert_eq(a[i].size, b[i].size, "%s #%zu size", what, i);
+		cr_assert_eq(a[i].mtime_ms, b[i].mtime_ms, "%s #%zu mtime", what, i);
+		cr_assert_eq(a[i].flags, b[i].flags, "%s #%zu flags", what, i);
+		cr_assert_eq(a[i].dv_cardinality, b[i].dv_cardinality, "%s #%zu card", what, i);
+		if (a[i].dv_id || b[i].dv_id)
+			cr_assert_str_eq(a[i].dv_id, b[i].dv_id, "%s #%zu dv", what, i);
+	}
+}
+
+/* Parse text both ways; both must agree on success/failure and on every action. */
+static void both_ways(const char *text, size_t len, const char *what)
+{
+	struct lm_delta_commit f, s;
+	struct lm_err ef, es;
+	int rf, rs;
+
+	lm_delta_commit_init(&f);
+	lm_delta_commit_init(&s);
+	lm_delta_fast_path = true;
+	rf = lm_delta_commit_parse(text, len, &f, &ef);
+	lm_delta_fast_path = false;
+	rs = lm_delta_commit_parse(text, len, &s, &es);
+	lm_delta_fast_path = true;
+	cr_assert_eq(rf, rs, "%s: fast %d (%s) vs cJSON %d (%s)", what, rf, rf ? ef.msg : "",
+		     rs, rs ? es.msg : "");
+	if (!rf) {
+		same_actions(f.adds, f.n_adds, s.adds, s.n_adds, what);
+		same_actions(f.removes, f.n_removes, s.removes, s.n_removes, what);
+	} else {
+		cr_assert_str_eq(ef.msg, es.msg, "%s: same error message", what);
+	}
+	lm_delta_commit_free(&f);
+	lm_delta_commit_free(&s);
+}
+
+Test(delta_fast, agrees_with_cjson_on_tricky_lines)
+{
+	static const char *lines[] = {
+		"{\"add\":{\"path\":\"caf\\u00e9\\/x \\\"q\\\".parquet\",\"size\":1,\"modificationTime\":2,\"dataChange\":true}}\n",
+		"{\"add\":{\"path\":\"emoji-\\ud83d\\ude00.parquet\",\"size\":1,\"modificationTime\":2,\"dataChange\":false}}\n",
+		"  { \"remove\" : { \"path\" : \"a\" , \"deletionTimestamp\" : null , \"dataChange\" : true } }  \n",
+		"{\"add\":{\"path\":\"first\",\"path\":\"second\",\"size\":3,\"size\":4,\"modificationTime\":5}}\n",
+		"{\"add\":{\"path\":\"p\",\"size\":1,\"modificationTime\":1,\"tags\":{\"a\":[1,2,{\"b\":null}]},\"stats\":\"{\\\"numRecords\\\":3}\",\"partitionValues\":{\"x\":null}}}\n",
+		"{\"add\":{\"path\":\"p\",\"size\":1,\"modificationTime\":1,\"deletionVector\":{\"storageType\":\"u\",\"pathOrInlineDv\":\"abc\",\"offset\":1,\"sizeInBytes\":3,\"cardinality\":9}}}\n",
+		"{\"add\":{\"path\":\"p\",\"size\":1,\"modificationTime\":1,\"deletionVector\":null}}\n",
+		"{\"add\":{\"path\":\"p\",\"size\":-0,\"modificationTime\":1}}\n",
+		"{\"add\":{\"path\":\"p\",\"size\":1.0,\"modificationTime\":1}}\n",
+		"{\"add\":{\"path\":\"p\",\"size\":1e3,\"modificationTime\":1}}\n",
+		"{\"add\":{\"path\":\"p\",\"size\":01,\"modificationTime\":1}}\n",
+		"{\"add\":{\"path\":\"p\\u0000x\",\"size\":1}}\n",
+		"{\"add\":{\"path\":\"p\",\"size\":1}} trailing\n",
+		"{\"add\":{\"path\":\"p\",\"size\":1},\"remove\":{\"path\":\"q\"}}\n",
+		"{\"add\":{\"path\":\"\",\"size\":1}}\n",
+		"{\"add\":{\"path\":\"p\",\"size\":1,\"deletionVector\":{\"storageType\":\"u\"}}}\n",
+		"{\"add\":{\"path\":\"p\",\"size\":1,\"x\":[1,2,}}\n",
+		"{\"add\":{\"path\":\"p\",\"size\":1,\"x\":\"\\q\"}}\n",
+		"{\"add\":{\"path\":\"p\",\"size\":1,\"x\":tru}}\n",
+		"{\"add\":{\"path\":\"p\",\"size\":9007199254740991,\"modificationTime\":-1}}\n",
+		"{\"add\":{\"path\":\"p\",\"size\":9007199254740992}}\n",
+		"{\"add\":{}}\n",
+		"{\"add\":null}\n",
+	};
+
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+		char what[32];
+
+		snprintf(what, sizeof(what), "line %zu", i);
+		both_ways(lines[i], strlen(lines[i]), what);
+	}
+}
+
+/* Every commit file of the corpus decodes identically both ways. */
+Test(delta_fast, agrees_with_cjson_on_the_corpus, .timeout = 300)
+{
+	const char *corpus = getenv("LM_CORPUS");
+	char cmd[4200], *line = NULL;
+	size_t cap = 0, files = 0;
+	FILE *lst;
+
+	if (!corpus || access(corpus, R_OK) != 0)
+		cr_skip_test("corpus not present");
+	snprintf(cmd, sizeof(cmd), "find '%s/delta' -path '*/_delta_log/*.json' -size -20M", corpus);
+	lst = popen(cmd, "r");
+	cr_assert(lst);
+	while (getline(&line, &cap, lst) > 0) {
+		FILE *f;
+		char *buf;
+		long n;
+
+		line[strcspn(line, "\n")] = '\0';
+		f = fopen(line, "rb");
+		if (!f)
+			continue;
+		fseek(f, 0, SEEK_END);
+		n = ftell(f);
+		fseek(f, 0, SEEK_SET);
+		buf = malloc((size_t)n + 1);
+		cr_assert_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
+		fclose(f);
+		both_ways(buf, (size_t)n, line);
+		free(buf);
+		files++;
+	}
+	free(line);
+	pclose(lst);
+	cr_assert_gt(files, 500);
 }
