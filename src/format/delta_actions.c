@@ -425,8 +425,11 @@ static int fast_line(struct lm_delta_commit *c, const char *line, size_t n)
 		if (!lm_jscan_eat(&s, '}'))
 			return 1;
 	}
-	if (!lm_jscan_eat(&s, '}') || lm_jscan_peek(&s) != 0)
+	if (!lm_jscan_eat(&s, '}'))
 		return 1;
+	lm_jscan_peek(&s);
+	if (s.p != s.end)
+		return 1;   /* text after the object (a NUL byte too) */
 	if (!path.set || !path.len || (is_add && size < 0) || (dv && (!st.set || !pd.set)))
 		return 1;   /* let the slow path word the refusal */
 	rc = is_add ? push(&c->adds, &c->n_adds, &c->cap_adds, &fa)
@@ -473,15 +476,39 @@ static int fast_line(struct lm_delta_commit *c, const char *line, size_t n)
 	return 0;
 }
 
+/* "\u0000" would end a cJSON string early and silently shorten a path: refuse the line
+ * (an escaped backslash followed by "u0000" is refused too — rare, and safe). */
+static bool has_nul_escape(const char *line, size_t n)
+{
+	for (size_t i = 0; i + 6 <= n; i++)
+		if (line[i] == '\\' && line[i + 1] == 'u' && line[i + 2] == '0' && line[i + 3] == '0' &&
+		    line[i + 4] == '0' && line[i + 5] == '0')
+			return true;
+	return false;
+}
+
 static int parse_line(struct lm_delta_commit *c, const char *line, size_t n, const char **why)
 {
 	cJSON *root = NULL, *it;
+	const char *end = NULL;
 	int rc = 0;
 
-	root = cJSON_ParseWithLength(line, n);
+	if (has_nul_escape(line, n)) {
+		*why = "a string holds \\u0000";
+		return EINVAL;
+	}
+	root = cJSON_ParseWithLengthOpts(line, n, &end, 0);
 	if (!root) {
 		*why = "malformed JSON";
 		return EINVAL;
+	}
+	/* cJSON stops after the first value: anything but blanks after it is an error. */
+	while (end && end < line + n && (*end == ' ' || *end == '\t' || *end == '\r'))
+		end++;
+	if (!end || end != line + n) {
+		*why = "malformed JSON (text after the object)";
+		rc = EINVAL;
+		goto out;
 	}
 	if (!cJSON_IsObject(root)) {
 		*why = "line is not a JSON object";

@@ -75,11 +75,26 @@ bool lm_jscan_string(struct lm_jscan *s, const char **raw, size_t *len, bool *es
 			case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
 				p += 2;
 				continue;
-			case 'u':
-				if (s->end - p < 6 || hex4(p + 2) < 0)
+			case 'u': {
+				int u;
+
+				if (s->end - p < 6 || (u = hex4(p + 2)) < 0)
 					return false;
 				p += 6;
+				/* UTF-16 surrogates must pair up (as cJSON requires); \u0000
+				 * is refused (it would end a C string). */
+				if (u == 0 || (u >= 0xdc00 && u <= 0xdfff))
+					return false;
+				if (u >= 0xd800 && u <= 0xdbff) {
+					int lo;
+
+					if (s->end - p < 6 || p[0] != '\\' || p[1] != 'u' ||
+					    (lo = hex4(p + 2)) < 0xdc00 || lo > 0xdfff)
+						return false;
+					p += 6;
+				}
 				continue;
+			}
 			default:
 				return false;
 			}
