@@ -199,39 +199,3 @@ Test(delta_fast, agrees_with_cjson_on_tricky_lines)
 	}
 }
 
-/* Every commit file of the corpus decodes identically both ways. */
-Test(delta_fast, agrees_with_cjson_on_the_corpus, .timeout = 300)
-{
-	const char *corpus = getenv("LM_CORPUS");
-	char cmd[4200], *line = NULL;
-	size_t cap = 0, files = 0;
-	FILE *lst;
-
-	if (!corpus || access(corpus, R_OK) != 0)
-		cr_skip_test("corpus not present");
-	snprintf(cmd, sizeof(cmd), "find '%s/delta' -path '*/_delta_log/*.json' -size -20M", corpus);
-	lst = popen(cmd, "r");
-	cr_assert(lst);
-	while (getline(&line, &cap, lst) > 0) {
-		FILE *f;
-		char *buf;
-		long n;
-
-		line[strcspn(line, "\n")] = '\0';
-		f = fopen(line, "rb");
-		if (!f)
-			continue;
-		fseek(f, 0, SEEK_END);
-		n = ftell(f);
-		fseek(f, 0, SEEK_SET);
-		buf = malloc((size_t)n + 1);
-		cr_assert_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-		fclose(f);
-		both_ways(buf, (size_t)n, line);
-		free(buf);
-		files++;
-	}
-	free(line);
-	pclose(lst);
-	cr_assert_gt(files, 500);
-}
