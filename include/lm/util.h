@@ -15,6 +15,8 @@ int lm_parse_i64n(const char *s, size_t n, int64_t *out);
 /* Percent-decode exactly once. Refuses malformed escapes and %00 (EINVAL).
  * out gets a malloc'd NUL-terminated string. */
 int lm_pct_decode(const char *s, size_t n, char **out);
+/* The same; with plus_is_space, '+' decodes to a space (form encoding, S3 listings). */
+int lm_pct_decode_opt(const char *s, size_t n, bool plus_is_space, char **out);
 
 /* A relative key is safe when it is non-empty, does not start with '/', and has no
  * empty, "." or ".." component and no NUL / backslash-free check. */

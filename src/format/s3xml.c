@@ -516,45 +516,7 @@ int lm_s3xml_parse_time(const char *s, size_t n, int64_t *ms)
 	return 0;
 }
 
-static int hexv(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int lm_s3xml_url_decode(const char *s, size_t n, char **out)
 {
-	char *d = malloc(n + 1);
-	size_t j = 0;
-
-	if (!d)
-		return ENOMEM;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] == '%') {
-			int h = i + 2 < n ? hexv(s[i + 1]) : -1;
-			int l = i + 2 < n ? hexv(s[i + 2]) : -1;
-
-			if (h < 0 || l < 0 || (h == 0 && l == 0)) {
-				free(d);
-				return EINVAL;
-			}
-			d[j++] = (char)(h * 16 + l);
-			i += 2;
-		} else if (s[i] == '+') {
-			d[j++] = ' ';
-		} else if (s[i] == '\0') {
-			free(d);
-			return EINVAL;
-		} else {
-			d[j++] = s[i];
-		}
-	}
-	d[j] = '\0';
-	*out = d;
-	return 0;
+	return lm_pct_decode_opt(s, n, true, out);
 }

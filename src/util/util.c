@@ -81,6 +81,11 @@ static int hexval(char c)
 
 int lm_pct_decode(const char *s, size_t n, char **out)
 {
+	return lm_pct_decode_opt(s, n, false, out);
+}
+
+int lm_pct_decode_opt(const char *s, size_t n, bool plus_is_space, char **out)
+{
 	char *d = malloc(n + 1);
 	size_t j = 0;
 
@@ -102,6 +107,8 @@ int lm_pct_decode(const char *s, size_t n, char **out)
 			}
 			d[j++] = (char)(h * 16 + l);
 			i += 2;
+		} else if (s[i] == '+' && plus_is_space) {
+			d[j++] = ' ';
 		} else if (s[i] == '\0') {
 			free(d);
 			return EINVAL;
