@@ -20,6 +20,8 @@ struct lm_file {
 	uint64_t size;
 	int64_t mtime_ms;
 	uint32_t flags;
+	int64_t deleted_rows; /* with LM_FILE_HAS_DV: rows the deletion vector removes
+			       * (-1 unknown); 0 otherwise */
 };
 
 /* Tree node. Node 0 is the version's root directory. The children of a directory are

@@ -35,6 +35,7 @@ struct lm_delta_entry {
 	int64_t mtime_ms;
 	uint32_t flags;        /* LM_FILE_* */
 	uint32_t poisoned;     /* path could not be placed inside the table root */
+	int64_t deleted_rows;  /* DV cardinality (-1 unknown), 0 without a DV */
 	uint64_t hash;
 };
 

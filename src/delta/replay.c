@@ -196,6 +196,7 @@ static int do_add(struct lm_delta_replay *r, const char *path, const char *dv,
 	e->size = (uint64_t)a->size;
 	e->mtime_ms = a->mtime_ms;
 	e->flags = (a->flags & LM_DELTA_HAS_DV) ? LM_FILE_HAS_DV : 0;
+	e->deleted_rows = (a->flags & LM_DELTA_HAS_DV) ? a->dv_cardinality : 0;
 	e->poisoned = poisoned;
 	if (poisoned) {
 		if (!r->poisoned_live)
@@ -372,7 +373,8 @@ int lm_delta_replay_snapshot(const struct lm_delta_replay *r, int64_t commit_ms,
 		if (!e->path)
 			continue;
 		files[n++] = (struct lm_file){ .path = e->path, .size = e->size,
-					       .mtime_ms = e->mtime_ms, .flags = e->flags };
+					       .mtime_ms = e->mtime_ms, .flags = e->flags,
+					       .deleted_rows = e->deleted_rows };
 	}
 	rc = lm_snapshot_new(r->version, commit_ms, files, n, out, err);
 	if (rc == LM_EFORMAT)
