@@ -23,12 +23,12 @@ static int64_t walk(const struct lm_snapshot *s, const char *path)
 Test(snapshot, tree_is_sorted_and_contiguous)
 {
 	struct lm_file f[] = {
-		{ "b/x.parquet", 10, 1, 0 },
-		{ "a.b", 1, 1, 0 },
-		{ "a/b/c.parquet", 20, 1, LM_FILE_HAS_DV },
-		{ "a/b.c", 3, 1, 0 },
-		{ "a/b/d.parquet", 5, 1, 0 },
-		{ "top.parquet", 7, 1, 0 },
+		{ "b/x.parquet", 10, 1, 0, 0 },
+		{ "a.b", 1, 1, 0, 0 },
+		{ "a/b/c.parquet", 20, 1, LM_FILE_HAS_DV, 0 },
+		{ "a/b.c", 3, 1, 0, 0 },
+		{ "a/b/d.parquet", 5, 1, 0, 0 },
+		{ "top.parquet", 7, 1, 0, 0 },
 	};
 	struct lm_snapshot *s = NULL;
 	struct lm_err err;
@@ -67,7 +67,7 @@ Test(snapshot, tree_is_sorted_and_contiguous)
 
 Test(snapshot, clash_file_and_folder_refused)
 {
-	struct lm_file f[] = { { "a", 1, 1, 0 }, { "a/b", 1, 1, 0 } };
+	struct lm_file f[] = { { "a", 1, 1, 0, 0 }, { "a/b", 1, 1, 0, 0 } };
 	struct lm_snapshot *s = NULL;
 	struct lm_err err;
 
@@ -77,7 +77,7 @@ Test(snapshot, clash_file_and_folder_refused)
 
 Test(snapshot, duplicate_refused_and_empty_ok)
 {
-	struct lm_file f[] = { { "x/y", 1, 1, 0 }, { "x/y", 2, 1, 0 } };
+	struct lm_file f[] = { { "x/y", 1, 1, 0, 0 }, { "x/y", 2, 1, 0, 0 } };
 	struct lm_snapshot *s = NULL;
 	struct lm_err err;
 
@@ -98,7 +98,7 @@ Test(snapshot, many_files_deep)
 
 	for (int i = 0; i < N; i++) {
 		snprintf(names[i], 64, "p=%d/q=%d/part-%05d.parquet", i % 37, i % 5, i);
-		f[i] = (struct lm_file){ names[i], (uint64_t)i, 0, 0 };
+		f[i] = (struct lm_file){ names[i], (uint64_t)i, 0, 0, 0 };
 	}
 	cr_assert_eq(lm_snapshot_new(9, 0, f, N, &s, &err), 0, "%s", err.msg);
 	cr_assert_eq(s->nodes[0].n_children, 37);
