@@ -177,7 +177,10 @@ static int collect(struct local_store *ls, const char *dir, const char *namepfx,
 
 	if (depth > 64)
 		return 0;
-	fd = *dir ? open_beneath(ls, dir, O_RDONLY | O_DIRECTORY) : dup(ls->rootfd);
+	/* Not dup(rootfd): a dup shares the directory offset, so a second listing of the
+	 * root would start at its end and come back empty. */
+	fd = *dir ? open_beneath(ls, dir, O_RDONLY | O_DIRECTORY)
+		  : openat(ls->rootfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return errno == ENOENT || errno == ENOTDIR ? 0 : errno;
 	d = fdopendir(fd);

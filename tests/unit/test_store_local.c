@@ -151,3 +151,14 @@ Test(local, get_all_with_cap)
 	cr_assert_eq(lm_store_get_all(st, "t/a=1/x.parquet", 5, &b, NULL, &err), LM_ETOOBIG);
 	lm_buf_free(&b);
 }
+
+Test(local, listing_the_root_twice_gives_the_same_names)
+{
+	struct names a = { 0 }, b = { 0 };
+	struct lm_err err;
+
+	cr_assert_eq(lm_store_list(st, "", NULL, LM_LIST_DELIM, collect, &a, &err), 0);
+	cr_assert_eq(lm_store_list(st, "", NULL, LM_LIST_DELIM, collect, &b, &err), 0);
+	cr_assert_eq(a.n, 2);
+	cr_assert_eq(b.n, a.n, "second listing of the root: %d names, first %d", b.n, a.n);
+}
