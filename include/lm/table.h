@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "lm/buf.h"
 #include "lm/err.h"
 #include "lm/snapshot.h"
 #include "lm/store.h"
@@ -28,6 +29,12 @@ struct lm_table_view {
 
 struct lm_table;
 
+/* One name in a directory under @info/. */
+struct lm_info_entry {
+	char name[LM_VIEW_NAME];
+	bool is_dir;
+};
+
 struct lm_table_ops {
 	const char *format;   /* "delta", "iceberg" */
 	/* Re-read what versions exist (log listing, current metadata). */
@@ -44,6 +51,15 @@ struct lm_table_ops {
 	int (*snapshot)(struct lm_table *t, const char *key, struct lm_snapshot **out,
 			struct lm_err *err);
 	void (*destroy)(struct lm_table *t);
+	/* Optional: generated read-only files under the table's @info/ directory (JSON,
+	 * CSV): history, per-version details, deletion vectors. dir/path are relative to
+	 * @info ("" = @info itself; "v3.json"; "v3/deleted_rows.csv"). info_read appends the
+	 * whole content to out and says whether it can never change (immutable: cached by
+	 * the kernel forever) or may (history: re-generated after latest_ttl). */
+	int (*info_list)(struct lm_table *t, const char *dir, struct lm_info_entry **out,
+			 size_t *n, struct lm_err *err);
+	int (*info_read)(struct lm_table *t, const char *path, struct lm_buf *out,
+			 bool *immutable, struct lm_err *err);
 };
 
 /* Common head of every driver's table struct. */
@@ -67,6 +83,12 @@ int lm_table_resolve(struct lm_table *t, const char *name, struct lm_table_view 
 		     struct lm_err *err);
 int lm_table_snapshot(struct lm_table *t, const char *key, struct lm_snapshot **out,
 		      struct lm_err *err);
+/* ENOENT when the driver has no @info. */
+bool lm_table_has_info(const struct lm_table *t);
+int lm_table_info_list(struct lm_table *t, const char *dir, struct lm_info_entry **out,
+		       size_t *n, struct lm_err *err);
+int lm_table_info_read(struct lm_table *t, const char *path, struct lm_buf *out,
+		       bool *immutable, struct lm_err *err);
 
 /* Driver helpers: fill the common head (copies key and name). */
 int lm_table_base_init(struct lm_table *t, const struct lm_table_ops *ops,
@@ -94,5 +116,80 @@ int lm_delta_table_open(struct lm_store *store, const char *key, const char *nam
 /* Copy of the version list (ascending); *out malloc'd. Lists first if never listed. */
 int lm_delta_table_versions(struct lm_table *t, struct lm_version_info **out, size_t *n,
 			    struct lm_err *err);
+
+/* ---- Iceberg specifics (src/iceberg) ---- */
+
+/* 1 when the folder at table_key holds metadata/ with a *.metadata.json (also
+ * .gz.metadata.json / .metadata.json.gz) file, 0 when not, another code (never 1: a
+ * storage EPERM is reported as EACCES) when the listing failed. */
+int lm_iceberg_detect(struct lm_store *store, const char *table_key, struct lm_err *err);
+
+/* Views of an Iceberg table (see src/iceberg/table.c for the full rules):
+ *   @v<N>            metadata version N (vN.metadata.json / NNNNN-<uuid>.metadata.json):
+ *                    the current snapshot of that metadata file (empty if none)
+ *   @snap-<id>       every snapshot the current metadata records
+ *   @branch-<name>, @tag-<name>   symlinks to @snap-<id> (names: '/', '%' and control
+ *                    bytes %XX-escaped); main is implied by current-snapshot-id
+ *   @latest          symlink to @v<N> of the current metadata file
+ *   @<timestamp>     (resolve, not listed) symlink to the @snap- current at that time
+ *                    by the snapshot-log: 2026-01-05T10:00:00Z, …T10:00:00.123+01:00,
+ *                    2026-01-05 (midnight UTC); no zone means UTC */
+int lm_iceberg_table_open(struct lm_store *store, const char *key, const char *name,
+			  struct lm_table **out, struct lm_err *err);
+
+/* Which metadata file is current and why (copied out; refreshes first if never listed). */
+struct lm_iceberg_status {
+	char current[256];        /* base name under metadata/, "" when none */
+	bool has_version;
+	int64_t version;
+	bool guessed;             /* no usable hint and several files carry the highest number */
+	char how[160];            /* "version-hint.text names 7", "highest version", ... */
+	bool metadata_ok;         /* the current file parsed */
+	size_t nfiles;            /* metadata JSON files listed */
+};
+int lm_iceberg_table_status(struct lm_table *t, struct lm_iceberg_status *out,
+			    struct lm_err *err);
+
+/* One file of an Iceberg scan. Content: 0 data, 1 position deletes, 2 equality deletes. */
+struct lm_iceberg_file {
+	const char *path;         /* relative to the table root (NULL: a delete file whose
+				   * path cannot be placed inside the table) */
+	const char *raw;          /* file_path as the manifest records it */
+	uint64_t size;
+	int64_t mtime_ms;         /* timestamp of the snapshot that added it (if known) */
+	int64_t seq;              /* data sequence number */
+	int64_t record_count;     /* -1 unknown */
+	int content;
+	bool dv;                  /* a deletion vector (Puffin blob at content_offset) */
+	uint32_t flags;           /* data files: LM_FILE_HAS_DV when a delete file applies */
+};
+
+struct lm_iceberg_apply {
+	uint32_t data;            /* index into data */
+	uint32_t del;             /* index into deletes */
+};
+
+/* The live files of one snapshot (what @vN / @snap-<id> show, plus the delete files
+ * that are kept out of the listing and which data files they apply to, scoped by
+ * sequence number and partition as the spec says). */
+struct lm_iceberg_scan {
+	int64_t snapshot_id;      /* -1 for a metadata version without a current snapshot */
+	int64_t seq;
+	int64_t timestamp_ms;
+	struct lm_iceberg_file *data;     /* sorted by path */
+	size_t ndata;
+	struct lm_iceberg_file *deletes;  /* manifest order */
+	size_t ndeletes;
+	struct lm_iceberg_apply *applies; /* (data, delete) pairs, capped */
+	size_t napplies;
+	bool applies_truncated;
+	struct lm_arena arena;
+};
+
+/* The scan behind a directory view key (from lm_table_views). Refusals as for
+ * lm_table_snapshot. */
+int lm_iceberg_table_scan(struct lm_table *t, const char *key, struct lm_iceberg_scan **out,
+			  struct lm_err *err);
+void lm_iceberg_scan_free(struct lm_iceberg_scan *s);
 
 #endif

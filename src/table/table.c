@@ -37,6 +37,8 @@ int lm_table_open(struct lm_store *store, const char *key, const char *name,
 	switch (fmt) {
 	case LM_TABLE_DELTA:
 		return lm_delta_table_open(store, key, name, out, err);
+	case LM_TABLE_ICEBERG:
+		return lm_iceberg_table_open(store, key, name, out, err);
 	default:
 		return lm_err_set(err, LM_EUNSUPPORTED, "%s: unknown table format", name);
 	}
@@ -76,18 +78,49 @@ int lm_table_snapshot(struct lm_table *t, const char *key, struct lm_snapshot **
 	return t->ops->snapshot(t, key, out, err);
 }
 
+bool lm_table_has_info(const struct lm_table *t)
+{
+	return t->ops->info_list && t->ops->info_read;
+}
+
+int lm_table_info_list(struct lm_table *t, const char *dir, struct lm_info_entry **out,
+		       size_t *n, struct lm_err *err)
+{
+	if (!lm_table_has_info(t))
+		return ENOENT;
+	return t->ops->info_list(t, dir, out, n, err);
+}
+
+int lm_table_info_read(struct lm_table *t, const char *path, struct lm_buf *out,
+		       bool *immutable, struct lm_err *err)
+{
+	if (!lm_table_has_info(t))
+		return ENOENT;
+	return t->ops->info_read(t, path, out, immutable, err);
+}
+
 int lm_table_detect(struct lm_store *store, const char *key, const char *const *children,
 		    size_t n, enum lm_table_format *out, struct lm_err *err)
 {
-	(void)store;
-	(void)key;
-	(void)err;
+	bool metadata = false;
+	int rc;
+
 	*out = LM_TABLE_NONE;
 	for (size_t i = 0; i < n; i++) {
 		if (!strcmp(children[i], "_delta_log/")) {
 			*out = LM_TABLE_DELTA;
 			return 0;
 		}
+		if (!strcmp(children[i], "metadata/"))
+			metadata = true;
 	}
-	return 0;
+	if (!metadata)
+		return 0;
+	/* Iceberg: metadata/ holding a *.metadata.json (a second look, through the store). */
+	rc = lm_iceberg_detect(store, key, err);
+	if (rc == 1) {
+		*out = LM_TABLE_ICEBERG;
+		return 0;
+	}
+	return rc;
 }
