@@ -1,9 +1,12 @@
 /* main.c — the lakemount daemon: parse options, open the store, build the namespace,
- * mount with libfuse (lowlevel, multithreaded) and run until unmounted or signalled.
- * May call: everything below (store, ns, fuse adapter), libfuse. */
+ * mount with libfuse (lowlevel, multithreaded) and run until unmounted or signalled
+ * (SIGTERM/SIGINT: unmount, exit 0; SIGHUP: re-read credentials, expire listings).
+ * Tells systemd READY=1 once mounted (Type=notify) and STOPPING=1 when leaving.
+ * May call: everything below (store, ns, fuse adapter), daemon.c, libfuse. */
 #include <errno.h>
 #include <stdbool.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,9 +16,11 @@
 #include <lmdb.h>
 #include <openssl/crypto.h>
 
+#include "daemon.h"
 #include "fuse/adapter.h"
 #include "lm/log.h"
 #include "lm/ns.h"
+#include "lm/reader.h"
 #include "lm/s3.h"
 #include "lm/store.h"
 #include "opts.h"
@@ -47,6 +52,33 @@ static char *fsname_opt(const char *source)
 	return r;
 }
 
+/* What SIGHUP needs; lives in main's frame for the whole mount. */
+struct hup_ctx {
+	struct lm_ns *ns;
+	struct lm_store *store;
+	const struct lm_s3_config *s3;   /* NULL for a local source */
+};
+
+/* On the SIGHUP thread, concurrently with FUSE requests (both calls are thread-safe). */
+static void on_hup(void *arg)
+{
+	struct hup_ctx *h = arg;
+	struct lm_err err;
+
+	lm_err_init(&err);
+	if (h->s3) {
+		int rc = lm_store_s3_reload_credentials(h->store, h->s3, &err);
+
+		if (rc)
+			lm_warn("SIGHUP: credentials not reloaded, keeping the current ones: %s",
+				err.msg[0] ? err.msg : lm_strerror(rc));
+		else
+			lm_info("SIGHUP: credentials re-read (%s)", lm_store_s3_cred_source(h->store));
+	}
+	lm_ns_expire(h->ns);
+	lm_info("SIGHUP: version lists expired; the next lookup lists the logs again");
+}
+
 int main(int argc, char **argv)
 {
 	struct lm_opts o;
@@ -57,9 +89,14 @@ int main(int argc, char **argv)
 	struct lm_err err;
 	char mnt[PATH_MAX];
 	char *fsname = NULL;
+	struct lm_s3_config s3;
+	struct hup_ctx hup = { 0 };
+	bool is_s3 = false;
 	int rc = 1, mounted = 0, sig = 0;
+	size_t max_memory = 0;
 
 	lm_err_init(&err);
+	lm_daemon_route_fuse_log();
 	if (lm_opts_parse(argc, argv, &o) != 0) {
 		fprintf(stderr, "lakemount: see --help\n");
 		return 2;
@@ -92,7 +129,21 @@ int main(int argc, char **argv)
 	}
 	if (o.debug)
 		lm_log_set_level(LM_LOG_DEBUG);
-	if (!realpath(o.mountpoint, mnt)) {
+	if (o.max_memory) {
+		uint64_t mm;
+
+		if (lm_size_parse(o.max_memory, &mm) || mm < (1u << 20) || mm > SIZE_MAX / 2) {
+			fprintf(stderr, "lakemount: max_memory=%s: use a size such as 64M or 1G (at least 1M)\n",
+				o.max_memory);
+			rc = 2;
+			goto out;
+		}
+		max_memory = (size_t)mm;
+	}
+	if (!strncmp(o.mountpoint, "/dev/fd/", 8)) {
+		/* mount.fuse3 -o drop_privileges: libfuse takes the already-open /dev/fuse fd */
+		snprintf(mnt, sizeof(mnt), "%s", o.mountpoint);
+	} else if (!realpath(o.mountpoint, mnt)) {
 		fprintf(stderr, "lakemount: mountpoint %s: %s\n", o.mountpoint, strerror(errno));
 		rc = 2;
 		goto out;
@@ -100,9 +151,7 @@ int main(int argc, char **argv)
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 
 	{
-		struct lm_s3_config s3;
-		bool is_s3 = !strncmp(o.source, "s3://", 5);
-
+		is_s3 = !strncmp(o.source, "s3://", 5);
 		lm_s3_config_init(&s3);
 		s3.endpoint = o.endpoint;
 		s3.region = o.region;
@@ -128,7 +177,9 @@ int main(int argc, char **argv)
 	}
 	{
 		struct lm_ns_opts nso = { .latest_ttl_ms = o.latest_ttl * 1000u,
-					  .uid = getuid(), .gid = getgid() };
+					  .uid = o.uid != LM_OPTS_ID_UNSET ? o.uid : getuid(),
+					  .gid = o.gid != LM_OPTS_ID_UNSET ? o.gid : getgid(),
+					  .max_memory = max_memory };
 
 		rc = lm_ns_new(store, &nso, &ns, &err);
 		if (rc) {
@@ -142,6 +193,12 @@ int main(int argc, char **argv)
 	ctx.cfg.immutable_timeout = 86400.0;
 	ctx.cfg.ttl_timeout = o.latest_ttl;
 	ctx.cfg.max_read = 0;
+	ctx.cfg.uid = o.uid != LM_OPTS_ID_UNSET ? o.uid : getuid();
+	ctx.cfg.gid = o.gid != LM_OPTS_ID_UNSET ? o.gid : getgid();
+	ctx.cfg.umask = o.umask;
+	hup.ns = ns;
+	hup.store = store;
+	hup.s3 = is_s3 ? &s3 : NULL;
 
 	fsname = fsname_opt(o.source);
 	if (!fsname || fuse_opt_add_arg(&o.fuse_args, "-oro,default_permissions,subtype=lakemount") ||
@@ -156,7 +213,9 @@ int main(int argc, char **argv)
 		rc = 2;
 		goto out;
 	}
-	if (fuse_set_signal_handlers(se) != 0) {
+	rc = lm_daemon_signals_init(se, on_hup, &hup);
+	if (rc) {
+		fprintf(stderr, "lakemount: cannot install signal handlers: %s\n", strerror(rc));
 		rc = 1;
 		goto out;
 	}
@@ -166,12 +225,24 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	mounted = 1;
-	lm_info("mounted %s on %s", o.source, mnt);
 	if (!o.foreground)
 		lm_log_use_syslog("lakemount");
+	lm_info("mounted %s on %s", o.source, mnt);
 	if (fuse_daemonize(o.foreground) != 0) {
 		rc = 1;
 		goto out;
+	}
+	if (lm_daemon_signals_start() != 0)
+		lm_warn("SIGHUP will not be handled: cannot start its thread");
+	{
+		char st[PATH_MAX + 96];
+
+		if (o.foreground)
+			snprintf(st, sizeof(st), "READY=1\nSTATUS=mounted on %s", mnt);
+		else
+			snprintf(st, sizeof(st), "READY=1\nMAINPID=%ld\nSTATUS=mounted on %s",
+				 (long)getpid(), mnt);
+		lm_daemon_notify(st);
 	}
 	if (o.single_thread) {
 		rc = fuse_session_loop(se);
@@ -184,14 +255,21 @@ int main(int argc, char **argv)
 		rc = fuse_session_loop_mt(se, lc);
 		fuse_loop_cfg_destroy(lc);
 	}
-	sig = fuse_session_exited(se);
-	lm_info("unmounting %s%s", mnt, sig ? "" : "");
-	rc = rc ? 1 : 0;
+	lm_daemon_notify("STOPPING=1");
+	sig = lm_daemon_stop_signal();
+	if (sig) {
+		/* A stop signal is the normal way out under systemd: unmount, exit 0. */
+		lm_info("%s: unmounting %s", sig == SIGTERM ? "SIGTERM" : "SIGINT", mnt);
+		rc = 0;
+	} else {
+		lm_info("%s was unmounted", mnt);
+		rc = rc ? 1 : 0;
+	}
 out:
 	if (se) {
 		if (mounted)
 			fuse_session_unmount(se);
-		fuse_remove_signal_handlers(se);
+		lm_daemon_signals_fini();
 		fuse_session_destroy(se);
 	}
 	lm_ns_free(ns);

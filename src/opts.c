@@ -26,6 +26,10 @@ static const struct fuse_opt lm_opt_spec[] = {
 	LM_OPT("retries=%u", retries),
 	LM_OPT("retry_time=%u", retry_time_ms),
 	LM_OPT("connections=%u", connections),
+	LM_OPT("max_memory=%s", max_memory),
+	LM_OPT("uid=%u", uid),
+	LM_OPT("gid=%u", gid),
+	LM_OPT("umask=%o", umask),
 	FUSE_OPT_KEY("-h", KEY_HELP),
 	FUSE_OPT_KEY("--help", KEY_HELP),
 	FUSE_OPT_KEY("-V", KEY_VERSION),
@@ -34,27 +38,47 @@ static const struct fuse_opt lm_opt_spec[] = {
 	FUSE_OPT_KEY("-d", KEY_DEBUG),
 	FUSE_OPT_KEY("debug", KEY_DEBUG),
 	FUSE_OPT_KEY("-s", KEY_SINGLE),
-	/* fstab / mount(8) words with no meaning for a FUSE daemon */
+	/* fstab / mount(8) words with no meaning here. mount(8) itself strips _netdev,
+	 * nofail, noauto, x-*, comment= and turns user/owner into nosuid,nodev,noexec
+	 * before calling mount.fuse3, but a direct call or another mounter may pass them.
+	 * The mount is always ro,nosuid,nodev: rw, dev, suid, exec are ignored; nosuid,
+	 * nodev, noexec go to libfuse. Access-time and sync words mean nothing read-only. */
 	FUSE_OPT_KEY("_netdev", KEY_DROP),
+	FUSE_OPT_KEY("nofail", KEY_DROP),
 	FUSE_OPT_KEY("auto", KEY_DROP),
 	FUSE_OPT_KEY("noauto", KEY_DROP),
+	FUSE_OPT_KEY("defaults", KEY_DROP),
 	FUSE_OPT_KEY("user", KEY_DROP),
 	FUSE_OPT_KEY("nouser", KEY_DROP),
 	FUSE_OPT_KEY("users", KEY_DROP),
-	FUSE_OPT_KEY("defaults", KEY_DROP),
-	FUSE_OPT_KEY("nofail", KEY_DROP),
+	FUSE_OPT_KEY("owner", KEY_DROP),
+	FUSE_OPT_KEY("noowner", KEY_DROP),
+	FUSE_OPT_KEY("group", KEY_DROP),
+	FUSE_OPT_KEY("nogroup", KEY_DROP),
 	FUSE_OPT_KEY("ro", KEY_DROP),
 	FUSE_OPT_KEY("rw", KEY_DROP),
 	FUSE_OPT_KEY("exec", KEY_DROP),
-	FUSE_OPT_KEY("noexec", KEY_DROP),
+	FUSE_OPT_KEY("dev", KEY_DROP),
+	FUSE_OPT_KEY("suid", KEY_DROP),
 	FUSE_OPT_KEY("atime", KEY_DROP),
 	FUSE_OPT_KEY("noatime", KEY_DROP),
 	FUSE_OPT_KEY("relatime", KEY_DROP),
+	FUSE_OPT_KEY("norelatime", KEY_DROP),
+	FUSE_OPT_KEY("strictatime", KEY_DROP),
+	FUSE_OPT_KEY("nostrictatime", KEY_DROP),
+	FUSE_OPT_KEY("diratime", KEY_DROP),
+	FUSE_OPT_KEY("nodiratime", KEY_DROP),
+	FUSE_OPT_KEY("lazytime", KEY_DROP),
+	FUSE_OPT_KEY("nolazytime", KEY_DROP),
 	FUSE_OPT_KEY("async", KEY_DROP),
-	FUSE_OPT_KEY("dev", KEY_DROP),
-	FUSE_OPT_KEY("nodev", KEY_DROP),
-	FUSE_OPT_KEY("suid", KEY_DROP),
-	FUSE_OPT_KEY("nosuid", KEY_DROP),
+	FUSE_OPT_KEY("sync", KEY_DROP),
+	FUSE_OPT_KEY("dirsync", KEY_DROP),
+	FUSE_OPT_KEY("iversion", KEY_DROP),
+	FUSE_OPT_KEY("noiversion", KEY_DROP),
+	FUSE_OPT_KEY("mand", KEY_DROP),
+	FUSE_OPT_KEY("nomand", KEY_DROP),
+	FUSE_OPT_KEY("silent", KEY_DROP),
+	FUSE_OPT_KEY("loud", KEY_DROP),
 	FUSE_OPT_END
 };
 
@@ -83,8 +107,10 @@ static int proc(void *data, const char *arg, int key, struct fuse_args *outargs)
 	case KEY_DROP:
 		return 0;
 	case FUSE_OPT_KEY_OPT:
-		if (!strncmp(arg, "x-systemd.", 10) || !strncmp(arg, "comment=", 8) ||
-		    !strncmp(arg, "x-", 2))
+		/* x-systemd.*, x-gvfs-*, X-mount.* …: for other programs; comment=…;
+		 * "" from an empty list (-o "" in lakemount@.service, "a,,b") */
+		if (!*arg || !strncmp(arg, "x-", 2) || !strncmp(arg, "X-", 2) ||
+		    !strncmp(arg, "comment=", 8))
 			return 0;
 		return 1;
 	case FUSE_OPT_KEY_NONOPT:
@@ -106,9 +132,15 @@ int lm_opts_parse(int argc, char **argv, struct lm_opts *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->latest_ttl = 5;
+	o->uid = LM_OPTS_ID_UNSET;
+	o->gid = LM_OPTS_ID_UNSET;
 	o->fuse_args = (struct fuse_args)FUSE_ARGS_INIT(argc, argv);
 	if (fuse_opt_parse(&o->fuse_args, o, lm_opt_spec, proc) == -1)
 		return -1;
+	if (o->umask > 07777) {
+		fprintf(stderr, "lakemount: umask=%o: an octal mode such as 022 or 0077\n", o->umask);
+		return -1;
+	}
 	return 0;
 }
 
@@ -121,47 +153,73 @@ void lm_opts_free(struct lm_opts *o)
 	free(o->region);
 	free(o->profile);
 	free(o->ca_file);
+	free(o->max_memory);
 	fuse_opt_free_args(&o->fuse_args);
 }
 
 void lm_opts_usage(const char *prog)
 {
-	printf("usage: %s [-f] [-d] [-o opt[,opt...]] SOURCE MOUNTPOINT\n"
+	printf("usage: %s [-f] [-d] [-s] [-o opt[,opt...]] SOURCE MOUNTPOINT\n"
+	       "       mount -t fuse.lakemount SOURCE MOUNTPOINT [-o opt[,opt...]]\n"
 	       "\n"
 	       "Mount Delta Lake tables read-only, one directory per version.\n"
-	       "SOURCE is a local directory or s3://bucket[/prefix].\n"
+	       "SOURCE is a local directory or s3://bucket[/prefix]. man lakemount for more.\n"
 	       "\n"
 	       "general:\n"
 	       "    -h, --help             this help\n"
-	       "    -V, --version          print versions and exit\n"
+	       "    -V, --version          print versions (lakemount, libfuse, libcurl, OpenSSL,\n"
+	       "                           LMDB) and exit\n"
 	       "    -f                     stay in the foreground, log to stderr\n"
-	       "    -d, -o debug           foreground with libfuse's request trace\n"
 	       "    -s                     single-threaded\n"
-	       "    -o log_level=LEVEL     error, warn, info (default) or debug\n"
 	       "\n"
-	       "time travel:\n"
-	       "    -o latest_ttl=SECONDS  how long the list of versions and @latest are\n"
-	       "                           trusted before the log is listed again (default 5)\n"
+	       "logging (stderr with -f, else syslog/journal):\n"
+	       "    -o log_level=LEVEL     error, warn, info (default) or debug\n"
+	       "    -d, -o debug           foreground, debug level and libfuse's request trace\n"
 	       "\n"
 	       "S3 source:\n"
 	       "    -o endpoint=URL        S3 endpoint (default AWS; also AWS_ENDPOINT_URL)\n"
 	       "    -o region=REGION       region (also AWS_REGION; default us-east-1)\n"
-	       "    -o profile=NAME        profile in ~/.aws/credentials and ~/.aws/config\n"
 	       "    -o path_style          path-style addressing (automatic for IP/localhost)\n"
-	       "    -o no_sign_request     anonymous requests\n"
 	       "    -o ca_file=FILE        CA bundle for https (also AWS_CA_BUNDLE)\n"
 	       "    -o connect_timeout=MS  connection timeout (default 5000)\n"
 	       "    -o timeout=MS          a request with no byte for this long is retried (20000)\n"
 	       "    -o retries=N           attempts per request (default 8)\n"
 	       "    -o retry_time=MS       give up on a request after this long (default 60000)\n"
 	       "    -o connections=N       keep-alive connections kept open (default 32)\n"
-	       "    credentials: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN,\n"
-	       "    then the profile (AWS_PROFILE, ~/.aws/credentials, ~/.aws/config), then the\n"
-	       "    EC2 instance role (IMDSv2); never on the command line\n"
 	       "\n"
-	       "FUSE (passed to libfuse): allow_other, allow_root, default_permissions,\n"
-	       "    max_read=N, fsname=NAME, subtype=NAME, ...\n"
-	       "fstab words accepted and ignored: _netdev, auto, noauto, user, users, nofail,\n"
-	       "    defaults, ro, x-systemd.*, comment=...\n",
+	       "credentials (never on the command line; re-read on SIGHUP):\n"
+	       "    -o profile=NAME        profile in ~/.aws/credentials and ~/.aws/config\n"
+	       "    -o no_sign_request     anonymous requests (public buckets)\n"
+	       "    otherwise AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN, then the\n"
+	       "    profile (AWS_PROFILE, ~/.aws/credentials, ~/.aws/config), then the EC2\n"
+	       "    instance role (IMDSv2)\n"
+	       "\n"
+	       "caching and reading:\n"
+	       "    -o max_memory=SIZE     read buffers and block cache together, shared by all\n"
+	       "                           open files (K/M/G suffixes; default 64M)\n"
+	       "\n"
+	       "time travel:\n"
+	       "    -o latest_ttl=SECONDS  how long the list of versions and @latest are\n"
+	       "                           trusted before the log is listed again (default 5;\n"
+	       "                           SIGHUP drops it at once)\n"
+	       "\n"
+	       "ownership and permissions (what stat shows; the mount is always read-only):\n"
+	       "    -o uid=N               owner of every entry (default: the daemon's user)\n"
+	       "    -o gid=N               group of every entry (default: the daemon's group)\n"
+	       "    -o umask=M             octal bits taken away from dirs 0555, files 0444\n"
+	       "    -o allow_other         let other users in (non-root: user_allow_other in\n"
+	       "                           /etc/fuse.conf); default_permissions is always on\n"
+	       "\n"
+	       "FUSE (passed to libfuse): allow_root, auto_unmount, nosuid, nodev, noexec,\n"
+	       "    max_read=N, fsname=NAME, ... (see fuse(8))\n"
+	       "\n"
+	       "fstab words accepted and ignored: _netdev, nofail, auto, noauto, defaults,\n"
+	       "    user, nouser, users, owner, noowner, group, nogroup, ro, rw, exec, dev,\n"
+	       "    suid, atime, noatime, relatime, norelatime, strictatime, nostrictatime,\n"
+	       "    diratime, nodiratime, lazytime, nolazytime, async, sync, dirsync,\n"
+	       "    iversion, noiversion, mand, nomand, silent, loud, x-*, X-*, comment=...\n"
+	       "\n"
+	       "signals: SIGTERM/SIGINT unmount and exit 0; SIGHUP re-reads S3 credentials and\n"
+	       "    forgets the cached list of versions (a new commit is seen at once).\n",
 	       prog);
 }

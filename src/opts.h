@@ -5,6 +5,8 @@
 #define FUSE_USE_VERSION 312
 #include <fuse_lowlevel.h>
 
+#define LM_OPTS_ID_UNSET 0xffffffffu
+
 struct lm_opts {
 	char *source;
 	char *mountpoint;
@@ -15,6 +17,11 @@ struct lm_opts {
 	int show_version;
 	unsigned latest_ttl;      /* seconds */
 	char *log_level;
+	char *max_memory;         /* SIZE with K/M/G suffix */
+	/* what stat shows */
+	unsigned uid;             /* LM_OPTS_ID_UNSET: the daemon's own */
+	unsigned gid;
+	unsigned umask;           /* octal, bits taken away from 0555/0444 */
 	/* S3 */
 	char *endpoint;
 	char *region;

@@ -22,6 +22,7 @@ struct lm_ns_opts {
 	unsigned latest_ttl_ms;   /* how long "which versions exist" is trusted */
 	uid_t uid;
 	gid_t gid;
+	size_t max_memory;        /* read buffers and block cache; 0 = default (64 MiB) */
 };
 
 struct lm_attr {

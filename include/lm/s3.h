@@ -58,6 +58,12 @@ int lm_store_s3_check(struct lm_store *s, struct lm_err *err);
  * /root/.aws/credentials", "EC2 instance role 'r'", "anonymous"). Never a secret. */
 const char *lm_store_s3_cred_source(struct lm_store *s);
 
+/* Re-read the credentials (SIGHUP): the same chain as at start-up, with cfg (the
+ * profile / no_sign_request given at open). Requests already signed are not affected;
+ * on failure the current credentials stay and err says why. 0 for a non-S3 store. */
+int lm_store_s3_reload_credentials(struct lm_store *s, const struct lm_s3_config *cfg,
+				   struct lm_err *err);
+
 /* Upload one object (tools and tests only; the mount is read-only). key is relative to
  * the store's prefix. The payload SHA-256 is computed and signed. */
 int lm_s3_put_mem(struct lm_store *s, const char *key, const void *data, size_t len,

@@ -100,13 +100,29 @@ int lm_store_s3_open(const char *source, const void *opts, struct lm_store **out
 int lm_store_open(const char *source, const void *opts, struct lm_store **out,
 		  struct lm_err *err);
 
-/* Test wrapper that injects faults into another store (takes ownership of inner). */
+/* Test wrapper that injects faults into another store (takes ownership of inner).
+ * Only get_range is disturbed; head, list and uri_to_key pass through. Call numbers
+ * count get_range calls from 1. */
 struct lm_fault_config {
 	unsigned fail_first_n;   /* first N get_range calls fail with EIO (transient) */
-	unsigned truncate_every; /* every Nth get_range returns a short read (0 = never) */
-	unsigned latency_ms;     /* added to every call */
+	unsigned fail_every;     /* every Nth get_range call fails with EIO (0 = never) */
+	unsigned truncate_every; /* every Nth get_range returns fewer bytes than it should,
+				  * with result 0, as a lying backend would (0 = never) */
+	unsigned latency_ms;     /* added to every get_range */
+	bool fail_at;            /* get_range calls whose range covers fail_off fail (EIO) */
+	uint64_t fail_off;
+};
+struct lm_fault_counts {
+	uint64_t gets;           /* get_range calls */
+	uint64_t bytes;          /* bytes returned by them */
+	uint64_t failed;         /* injected failures and truncations */
+	unsigned max_inflight;   /* most get_range calls running at once */
 };
 int lm_store_fault_new(struct lm_store *inner, const struct lm_fault_config *cfg,
 		       struct lm_store **out);
+/* s must be a fault store. */
+void lm_store_fault_counts(struct lm_store *s, struct lm_fault_counts *out);
+/* Change the configuration of a running fault store (counters kept). */
+void lm_store_fault_set(struct lm_store *s, const struct lm_fault_config *cfg);
 
 #endif

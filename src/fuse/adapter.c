@@ -17,15 +17,19 @@ static struct lm_fuse_ctx *ctx_of(fuse_req_t req)
 	return fuse_req_userdata(req);
 }
 
-static void to_stat(const struct lm_attr *a, struct stat *st)
+/* Owner, group and permission bits come from the mount options (uid=, gid=, umask=);
+ * symlinks keep 0777 (Linux ignores their bits) and nothing ever shows a write bit. */
+static void to_stat(const struct lm_fuse_cfg *cfg, const struct lm_attr *a, struct stat *st)
 {
 	memset(st, 0, sizeof(*st));
 	st->st_ino = a->ino;
 	st->st_mode = a->mode;
+	if (!S_ISLNK(a->mode))
+		st->st_mode &= ~(cfg->umask & 07777);
 	st->st_nlink = a->nlink;
 	st->st_size = (off_t)a->size;
-	st->st_uid = getuid();
-	st->st_gid = getgid();
+	st->st_uid = cfg->uid;
+	st->st_gid = cfg->gid;
 	st->st_blksize = 1 << 20;
 	st->st_blocks = (blkcnt_t)((a->size + 511) / 512);
 	st->st_mtim.tv_sec = a->mtime_ms / 1000;
@@ -85,7 +89,7 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	memset(&e, 0, sizeof(e));
 	e.ino = a.ino;
 	e.generation = 1;
-	to_stat(&a, &e.attr);
+	to_stat(&c->cfg, &a, &e.attr);
 	e.attr_timeout = timeout_for(c, &a);
 	e.entry_timeout = timeout_for(c, &a);
 	fuse_reply_entry(req, &e);
@@ -120,7 +124,7 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		fuse_reply_err(req, to_errno(rc));
 		return;
 	}
-	to_stat(&a, &st);
+	to_stat(&c->cfg, &a, &st);
 	fuse_reply_attr(req, &st, timeout_for(c, &a));
 }
 

@@ -12,6 +12,9 @@ struct lm_fuse_cfg {
 	double immutable_timeout;   /* entry/attr timeout for versions and their files */
 	double ttl_timeout;         /* for folders, tables, @latest */
 	unsigned max_read;
+	uid_t uid;                  /* owner shown for every entry (-o uid=, default: ours) */
+	gid_t gid;                  /* group shown (-o gid=) */
+	mode_t umask;               /* permission bits taken away from 0555/0444 (-o umask=) */
 };
 
 extern const struct fuse_lowlevel_ops lm_fuse_ops;

@@ -21,6 +21,7 @@
 
 #include "lm/log.h"
 #include "lm/ns.h"
+#include "lm/reader.h"
 #include "lm/snapshot.h"
 #include "lm/table.h"
 #include "lm/util.h"
@@ -71,6 +72,7 @@ struct node {
 struct lm_ns {
 	struct lm_store *store;
 	struct lm_ns_opts opts;
+	struct lm_reader_pool *readers;   /* data read path: prefetch, block cache */
 	int64_t start_ms;
 	pthread_rwlock_t reg_lock;
 	struct node **nodes;   /* nodes[ino] (ino 0 unused) */
@@ -101,9 +103,7 @@ struct lm_ns_file {
 	char *what;        /* "table T: version V: file P" for messages */
 	uint64_t size;
 	bool check_size;
-	bool failed_logged;
-	pthread_mutex_t mu;
-	char etag[128];
+	struct lm_reader *rd;   /* checks size/identity, logs its errors once */
 };
 
 /* ---------- registry ---------- */
@@ -1095,7 +1095,6 @@ int lm_ns_open(struct lm_ns *ns, uint64_t ino, struct lm_ns_file **out, bool *im
 	if (!f)
 		return ENOMEM;
 	f->ns = ns;
-	pthread_mutex_init(&f->mu, NULL);
 	if (ino >> 32) {
 		uint32_t idx = (uint32_t)(ino & 0xffffffffu);
 		const struct lm_file *file;
@@ -1130,6 +1129,7 @@ int lm_ns_open(struct lm_ns *ns, uint64_t ino, struct lm_ns_file **out, bool *im
 		f->size = file->size;
 		f->check_size = true;
 		*immutable = true;
+		rc = lm_reader_open(ns->readers, ns->store, f->key, f->size, f->what, &f->rd);
 		goto out;
 	}
 	n = reg_get(ns, ino);
@@ -1151,6 +1151,7 @@ int lm_ns_open(struct lm_ns *ns, uint64_t ino, struct lm_ns_file **out, bool *im
 	f->size = n->info.size;
 	pthread_mutex_unlock(&n->mu);
 	*immutable = false;
+	rc = lm_reader_open(ns->readers, ns->store, f->key, UINT64_MAX, f->what, &f->rd);
 out:
 	lm_snapshot_unref(s);
 	if (rc) {
@@ -1164,62 +1165,19 @@ out:
 int lm_ns_read(struct lm_ns *ns, struct lm_ns_file *f, uint64_t off, size_t len,
 	       void *dst, size_t *got, struct lm_err *err)
 {
-	struct lm_get_req req = { .key = f->key, .off = off, .len = len };
-	struct lm_obj_info info;
-	struct lm_err e2;
-	char etag[128];
-	int rc;
-
-	*got = 0;
-	if (f->check_size) {
-		if (off >= f->size)
-			return 0;
-		if (len > f->size - off)
-			req.len = (size_t)(f->size - off);
-	}
-	pthread_mutex_lock(&f->mu);
-	snprintf(etag, sizeof(etag), "%s", f->etag);
-	pthread_mutex_unlock(&f->mu);
-	req.if_match = etag[0] ? etag : NULL;
-	lm_err_init(&e2);
-	rc = lm_store_get_range(ns->store, &req, dst, got, &info, &e2);
-	if (rc == ENOENT) {
-		rc = lm_err_set(err, EIO, "%s: missing from storage (%s)", f->what, e2.msg);
-	} else if (rc == LM_EMISMATCH) {
-		rc = lm_err_set(err, EIO, "%s: the object changed in storage while open", f->what);
-	} else if (rc) {
-		rc = lm_err_set(err, EIO, "%s: %s", f->what, e2.msg);
-	} else if (f->check_size && info.size != f->size) {
-		rc = lm_err_set(err, EIO, "%s: storage holds %" PRIu64 " bytes, the log says %" PRIu64
-				" — refusing to serve it", f->what, info.size, f->size);
-		*got = 0;
-	} else if (f->check_size && *got < req.len) {
-		rc = lm_err_set(err, EIO, "%s: short read at offset %" PRIu64, f->what, off);
-		*got = 0;
-	} else if (!etag[0] && info.etag[0]) {
-		pthread_mutex_lock(&f->mu);
-		if (!f->etag[0])
-			snprintf(f->etag, sizeof(f->etag), "%s", info.etag);
-		pthread_mutex_unlock(&f->mu);
-	}
-	if (rc) {
-		pthread_mutex_lock(&f->mu);
-		if (!f->failed_logged) {
-			lm_error("%s", err ? err->msg : "read failed");
-			f->failed_logged = true;
-		}
-		pthread_mutex_unlock(&f->mu);
-	}
-	return rc;
+	(void)ns;
+	/* The reader clamps to the size the log gives (check_size) or to the object's
+	 * own size, refuses a size or identity that differs, and logs once per open. */
+	return lm_reader_read(f->rd, off, len, dst, got, err);
 }
 
 void lm_ns_release(struct lm_ns_file *f)
 {
 	if (!f)
 		return;
+	lm_reader_close(f->rd);
 	free(f->key);
 	free(f->what);
-	pthread_mutex_destroy(&f->mu);
 	free(f);
 }
 
@@ -1237,10 +1195,23 @@ int lm_ns_new(struct lm_store *store, const struct lm_ns_opts *opts, struct lm_n
 	ns->store = store;
 	ns->opts = *opts;
 	ns->start_ms = lm_now_ms();
+	{
+		struct lm_reader_config rc_cfg;
+
+		lm_reader_config_init(&rc_cfg);
+		if (opts->max_memory)
+			rc_cfg.max_memory = opts->max_memory;
+		rc = lm_reader_pool_new(&rc_cfg, &ns->readers, err);
+		if (rc) {
+			free(ns);
+			return rc;
+		}
+	}
 	pthread_rwlock_init(&ns->reg_lock, NULL);
 	ns->cap = 1024;
 	ns->nodes = calloc(ns->cap, sizeof(*ns->nodes));
 	if (!ns->nodes) {
+		lm_reader_pool_free(ns->readers);
 		free(ns);
 		return lm_err_set(err, ENOMEM, "out of memory");
 	}
@@ -1294,6 +1265,7 @@ void lm_ns_free(struct lm_ns *ns)
 	}
 	free(ns->nodes);
 	free(ns->idx);
+	lm_reader_pool_free(ns->readers);
 	pthread_rwlock_destroy(&ns->reg_lock);
 	free(ns);
 }

@@ -608,6 +608,35 @@ out:
 	return rc ? LM_EAUTH : 0;
 }
 
+/* SIGHUP: resolve the chain again (files re-read, instance role re-fetched) into a fresh
+ * source and swap it in under the mutex; requests in flight keep the copy they took.
+ * On failure the current credentials stay. desc is read without the lock by messages,
+ * so it is only written when it changes. */
+int lm_s3_creds_reload(struct lm_s3_credsrc *cs, const struct lm_s3_config *cfg,
+		       struct lm_err *err)
+{
+	struct lm_s3_credsrc fresh;
+	int rc;
+
+	rc = lm_s3_creds_resolve(&fresh, cfg, err);   /* initialises fresh even on failure */
+	if (rc)
+		goto out;
+	pthread_mutex_lock(&cs->mu);
+	explicit_bzero(&cs->cur, sizeof(cs->cur));
+	cs->cur = fresh.cur;
+	cs->kind = fresh.kind;
+	if (strcmp(cs->desc, fresh.desc) != 0)
+		memcpy(cs->desc, fresh.desc, sizeof(cs->desc));
+	memcpy(cs->role, fresh.role, sizeof(cs->role));
+	memcpy(cs->imds_token, fresh.imds_token, sizeof(cs->imds_token));
+	cs->imds_token_exp_ms = fresh.imds_token_exp_ms;
+	cs->warned = false;
+	pthread_mutex_unlock(&cs->mu);
+out:
+	lm_s3_creds_free(&fresh);
+	return rc;
+}
+
 void lm_s3_creds_free(struct lm_s3_credsrc *cs)
 {
 	explicit_bzero(&cs->cur, sizeof(cs->cur));

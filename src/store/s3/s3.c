@@ -1566,6 +1566,16 @@ const char *lm_store_s3_cred_source(struct lm_store *s)
 	return s && s->ops == &s3_ops ? st->creds.desc : "";
 }
 
+int lm_store_s3_reload_credentials(struct lm_store *s, const struct lm_s3_config *cfg,
+				   struct lm_err *err)
+{
+	struct s3_store *st = (struct s3_store *)s;
+
+	if (!s || s->ops != &s3_ops || !st->creds_init)
+		return 0;
+	return lm_s3_creds_reload(&st->creds, cfg, err);
+}
+
 /* ---- start-up check ---- */
 
 int lm_store_s3_check(struct lm_store *s, struct lm_err *err)

@@ -40,6 +40,10 @@ int lm_s3_creds_resolve(struct lm_s3_credsrc *cs, const struct lm_s3_config *cfg
 /* Copy the current credentials into out, refreshing instance-role credentials that
  * expire within 5 minutes. Anonymous: out->akid is "". */
 int lm_s3_creds_get(struct lm_s3_credsrc *cs, struct lm_s3_creds *out, struct lm_err *err);
+/* Resolve again and swap the result in (SIGHUP); the current credentials stay when the
+ * new resolution fails. Thread-safe against lm_s3_creds_get. */
+int lm_s3_creds_reload(struct lm_s3_credsrc *cs, const struct lm_s3_config *cfg,
+		       struct lm_err *err);
 void lm_s3_creds_free(struct lm_s3_credsrc *cs);
 
 /* The profile name in force: cfg->profile, AWS_PROFILE, AWS_DEFAULT_PROFILE, "default". */
