@@ -58,6 +58,14 @@ int lm_ns_opendir(struct lm_ns *ns, uint64_t ino, struct lm_ns_dir **out,
 bool lm_ns_dir_entry(struct lm_ns_dir *d, size_t i, const char **name, struct lm_attr *attr);
 void lm_ns_releasedir(struct lm_ns_dir *d);
 
+/* Extended attributes (user.lakemount.*): list into list (NUL-separated; size 0 = ask
+ * the length), get into val (size 0 = ask the length). ENODATA when absent, ERANGE
+ * when the buffer is too small. */
+int lm_ns_listxattr(struct lm_ns *ns, uint64_t ino, char *list, size_t size, size_t *len,
+		    struct lm_err *err);
+int lm_ns_getxattr(struct lm_ns *ns, uint64_t ino, const char *name, char *val, size_t size,
+		   size_t *len, struct lm_err *err);
+
 int lm_ns_open(struct lm_ns *ns, uint64_t ino, struct lm_ns_file **out, bool *immutable,
 	       struct lm_err *err);
 /* Read up to len bytes; short only at end of file. Errors: EIO with err naming the

@@ -276,19 +276,40 @@ static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 
 static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
-	(void)ino;
-	(void)name;
-	(void)size;
-	fuse_reply_err(req, ENODATA);
+	struct lm_fuse_ctx *c = ctx_of(req);
+	char buf[256];
+	struct lm_err err;
+	size_t len = 0;
+	int rc;
+
+	lm_err_init(&err);
+	rc = lm_ns_getxattr(c->ns, ino, name, buf, size ? (size < sizeof(buf) ? size : sizeof(buf)) : 0,
+			    &len, &err);
+	if (rc)
+		fuse_reply_err(req, to_errno(rc));
+	else if (size == 0)
+		fuse_reply_xattr(req, len);
+	else
+		fuse_reply_buf(req, buf, len);
 }
 
 static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
-	(void)ino;
-	if (size == 0)
-		fuse_reply_xattr(req, 0);
+	struct lm_fuse_ctx *c = ctx_of(req);
+	char buf[512];
+	struct lm_err err;
+	size_t len = 0;
+	int rc;
+
+	lm_err_init(&err);
+	rc = lm_ns_listxattr(c->ns, ino, buf, size ? (size < sizeof(buf) ? size : sizeof(buf)) : 0,
+			     &len, &err);
+	if (rc)
+		fuse_reply_err(req, to_errno(rc));
+	else if (size == 0)
+		fuse_reply_xattr(req, len);
 	else
-		fuse_reply_buf(req, NULL, 0);
+		fuse_reply_buf(req, buf, len);
 }
 
 /* ---- every mutation: EROFS ---- */

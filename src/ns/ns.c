@@ -28,7 +28,7 @@
 
 #define MAX_LISTING (10u * 1000 * 1000)
 
-enum kind { K_DIR_UNKNOWN, K_FOLDER, K_TABLE, K_VDIR, K_LINK, K_FILE };
+enum kind { K_DIR_UNKNOWN, K_FOLDER, K_TABLE, K_VDIR, K_LINK, K_FILE, K_INFODIR, K_INFOFILE };
 
 struct lent {
 	char *name;
@@ -67,6 +67,10 @@ struct node {
 	char *refusal_msg;
 	/* plain file */
 	struct lm_obj_info info;
+	/* @info file (path in skey): generated content, cached */
+	struct lm_buf gen;
+	int64_t gen_ns;
+	bool gen_loaded, gen_immutable;
 };
 
 struct lm_ns {
@@ -104,6 +108,8 @@ struct lm_ns_file {
 	uint64_t size;
 	bool check_size;
 	struct lm_reader *rd;   /* checks size/identity, logs its errors once */
+	char *mem;              /* @info files: the content as generated at open */
+	size_t mem_len;
 };
 
 /* ---------- registry ---------- */
@@ -647,6 +653,90 @@ static int vdir_snapshot(struct lm_ns *ns, struct node *vd, struct lm_snapshot *
 	return rc;
 }
 
+/* ---------- @info ---------- */
+
+/* Generate (or reuse) an @info file's content. Immutable files are generated once;
+ * others again after latest_ttl. */
+static int info_load(struct lm_ns *ns, struct node *n, struct lm_err *err)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&n->mu);
+	if (!n->gen_loaded || (!n->gen_immutable && expired(ns, n->gen_ns))) {
+		struct lm_buf b;
+		bool imm = false;
+
+		lm_buf_init(&b, (size_t)256 << 20);
+		rc = lm_table_info_read(n->tnode->table, n->skey, &b, &imm, err);
+		if (!rc) {
+			lm_buf_free(&n->gen);
+			n->gen = b;
+			n->gen_immutable = imm;
+			n->gen_loaded = true;
+			n->gen_ns = lm_mono_ns();
+		} else {
+			lm_buf_free(&b);
+			if (rc != ENOENT && err)
+				lm_error("%s", err->msg);
+		}
+	}
+	pthread_mutex_unlock(&n->mu);
+	return rc;
+}
+
+/* The node for name inside @info directory node d (lists the directory). */
+static int info_child(struct lm_ns *ns, struct node *d, const char *name, struct node **out,
+		      struct lm_err *err)
+{
+	struct lm_info_entry *e = NULL;
+	size_t n = 0;
+	int rc = lm_table_info_list(d->tnode->table, d->skey, &e, &n, err);
+
+	*out = NULL;
+	if (rc)
+		return rc;
+	rc = ENOENT;
+	for (size_t i = 0; i < n; i++) {
+		char *path;
+		struct node *c;
+
+		if (strcmp(e[i].name, name))
+			continue;
+		path = *d->skey ? lm_path_join(d->skey, name) : strdup(name);
+		c = path ? reg_intern(ns, d->ino, name, e[i].is_dir ? K_INFODIR : K_INFOFILE, d->key)
+			 : NULL;
+		if (c) {
+			pthread_mutex_lock(&c->mu);
+			c->tnode = d->tnode;
+			if (!c->skey) {
+				c->skey = path;
+				path = NULL;
+			}
+			pthread_mutex_unlock(&c->mu);
+		}
+		free(path);
+		rc = c ? 0 : ENOMEM;
+		*out = c;
+		break;
+	}
+	free(e);
+	return rc;
+}
+
+static struct node *info_root(struct lm_ns *ns, struct node *t)
+{
+	struct node *n = reg_intern(ns, t->ino, "@info", K_INFODIR, t->key);
+
+	if (!n)
+		return NULL;
+	pthread_mutex_lock(&n->mu);
+	n->tnode = t;
+	if (!n->skey)
+		n->skey = strdup("");
+	pthread_mutex_unlock(&n->mu);
+	return n->skey ? n : NULL;
+}
+
 /* ---------- attributes ---------- */
 
 static void dir_attr(struct lm_ns *ns, uint64_t ino, int64_t mtime_ms, bool immutable,
@@ -716,6 +806,25 @@ static int node_attr(struct lm_ns *ns, struct node *n, struct lm_attr *a, struct
 		a->nlink = 1;
 		a->size = strlen(v.target);
 		a->mtime_ms = v.commit_ms;
+		return 0;
+	}
+	case K_INFODIR:
+		dir_attr(ns, n->ino, -1, false, a);
+		return 0;
+	case K_INFOFILE: {
+		int rc = info_load(ns, n, err);
+
+		if (rc)
+			return rc;
+		memset(a, 0, sizeof(*a));
+		a->ino = n->ino;
+		a->mode = S_IFREG | 0444;
+		a->nlink = 1;
+		pthread_mutex_lock(&n->mu);
+		a->size = n->gen.len;
+		a->immutable = n->gen_immutable;
+		pthread_mutex_unlock(&n->mu);
+		a->mtime_ms = ns->start_ms;
 		return 0;
 	}
 	case K_FILE:
@@ -791,6 +900,12 @@ static int lookup_in_table(struct lm_ns *ns, struct node *t, const char *name,
 
 	if (name[0] != '@')
 		return ENOENT;
+	if (!strcmp(name, "@info")) {
+		if (!lm_table_has_info(t->table))
+			return ENOENT;
+		n = info_root(ns, t);
+		return n ? node_attr(ns, n, out, err) : ENOMEM;
+	}
 	rc = table_view(ns, t, name, &v, err);
 	if (rc)
 		return rc;
@@ -843,6 +958,12 @@ int lm_ns_lookup(struct lm_ns *ns, uint64_t parent, const char *name, struct lm_
 		return lookup_in_table(ns, p, name, out, err);
 	case K_VDIR:
 		return lookup_in_snapshot(ns, p, 0, name, out, err);
+	case K_INFODIR: {
+		struct node *c = NULL;
+		int rc = info_child(ns, p, name, &c, err);
+
+		return rc ? rc : node_attr(ns, c, out, err);
+	}
 	default:
 		return ENOTDIR;
 	}
@@ -963,6 +1084,17 @@ static int open_table(struct lm_ns *ns, struct node *t, struct lm_ns_dir *d,
 	pthread_mutex_unlock(&t->mu);
 	if (!v)
 		return ENOMEM;
+	if (lm_table_has_info(t->table)) {
+		struct node *in = info_root(ns, t);
+		struct lm_attr a = { .mode = S_IFDIR };
+
+		if (!in) {
+			free(v);
+			return ENOMEM;
+		}
+		a.ino = in->ino;
+		rc = dir_push(d, &cap, "@info", &a);
+	}
 	for (size_t i = 0; i < nv && !rc; i++) {
 		struct node *vn = view_node(ns, t, &v[i]);
 		struct lm_attr a = { .mode = v[i].is_link ? S_IFLNK : S_IFDIR };
@@ -1025,6 +1157,24 @@ int lm_ns_opendir(struct lm_ns *ns, uint64_t ino, struct lm_ns_dir **out,
 	case K_TABLE:
 		rc = open_table(ns, n, d, err);
 		break;
+	case K_INFODIR: {
+		struct lm_info_entry *e = NULL;
+		size_t ne = 0, cap = 0;
+
+		rc = lm_table_info_list(n->tnode->table, n->skey, &e, &ne, err);
+		for (size_t i = 0; !rc && i < ne; i++) {
+			struct node *c = NULL;
+			struct lm_attr a = { .mode = e[i].is_dir ? S_IFDIR : S_IFREG };
+
+			rc = info_child(ns, n, e[i].name, &c, err);
+			if (!rc) {
+				a.ino = c->ino;
+				rc = dir_push(d, &cap, e[i].name, &a);
+			}
+		}
+		free(e);
+		break;
+	}
 	case K_VDIR:
 		rc = vdir_snapshot(ns, n, &d->snap, err);
 		d->snode = 0;
@@ -1137,6 +1287,21 @@ int lm_ns_open(struct lm_ns *ns, uint64_t ino, struct lm_ns_file **out, bool *im
 		rc = ENOENT;
 		goto out;
 	}
+	if (n->kind == K_INFOFILE) {
+		rc = info_load(ns, n, err);
+		if (rc)
+			goto out;
+		pthread_mutex_lock(&n->mu);
+		f->mem = malloc(n->gen.len ? n->gen.len : 1);
+		if (f->mem) {
+			memcpy(f->mem, n->gen.data, n->gen.len);
+			f->mem_len = n->gen.len;
+		}
+		*immutable = n->gen_immutable;
+		pthread_mutex_unlock(&n->mu);
+		rc = f->mem ? 0 : ENOMEM;
+		goto out;
+	}
 	if (n->kind != K_FILE) {
 		rc = n->kind == K_LINK ? ELOOP : EISDIR;
 		goto out;
@@ -1166,6 +1331,15 @@ int lm_ns_read(struct lm_ns *ns, struct lm_ns_file *f, uint64_t off, size_t len,
 	       void *dst, size_t *got, struct lm_err *err)
 {
 	(void)ns;
+	if (f->mem) {
+		size_t n = off < f->mem_len ? f->mem_len - (size_t)off : 0;
+
+		if (n > len)
+			n = len;
+		memcpy(dst, f->mem + off * (n > 0), n);
+		*got = n;
+		return 0;
+	}
 	/* The reader clamps to the size the log gives (check_size) or to the object's
 	 * own size, refuses a size or identity that differs, and logs once per open. */
 	return lm_reader_read(f->rd, off, len, dst, got, err);
@@ -1176,9 +1350,107 @@ void lm_ns_release(struct lm_ns_file *f)
 	if (!f)
 		return;
 	lm_reader_close(f->rd);
+	free(f->mem);
 	free(f->key);
 	free(f->what);
 	free(f);
+}
+
+/* ---------- extended attributes ---------- */
+
+/* Attributes of a file inside a version directory: which table and version it belongs
+ * to, and — when a deletion vector applies — how many of its rows are deleted, so no
+ * one mistakes a live file for all-live rows. Names are NUL-separated in list. */
+static int snap_xattrs(struct lm_ns *ns, uint64_t ino, char *list, size_t lsize,
+		       size_t *llen, const char *want, char *val, size_t vsize, size_t *vlen,
+		       struct lm_err *err)
+{
+	struct lm_snapshot *s = NULL;
+	const struct lm_file *f;
+	struct node *vd = reg_get(ns, ino >> 32);
+	uint32_t idx = (uint32_t)(ino & 0xffffffffu);
+	struct { const char *name; char value[160]; } a[3];
+	size_t na = 0, off = 0;
+	int rc;
+
+	if (!vd || vd->kind != K_VDIR)
+		return ENOENT;
+	rc = vdir_snapshot(ns, vd, &s, err);
+	if (rc)
+		return rc;
+	if (idx >= s->nnodes) {
+		rc = ENOENT;
+		goto out;
+	}
+	if (s->nodes[idx].file < 0) {
+		rc = want ? ENODATA : 0;
+		if (llen)
+			*llen = 0;
+		goto out;
+	}
+	f = &s->files[s->nodes[idx].file];
+	a[na].name = "user.lakemount.table";
+	snprintf(a[na++].value, sizeof(a[0].value), "%s", lm_table_name(vd->tnode->table));
+	a[na].name = "user.lakemount.version";
+	snprintf(a[na++].value, sizeof(a[0].value), "%s", vd->name);
+	if (f->flags & LM_FILE_HAS_DV) {
+		a[na].name = "user.lakemount.deleted_rows";
+		if (f->deleted_rows >= 0)
+			snprintf(a[na++].value, sizeof(a[0].value), "%" PRId64, f->deleted_rows);
+		else
+			snprintf(a[na++].value, sizeof(a[0].value), "unknown");
+	}
+	if (!want) {
+		for (size_t i = 0; i < na; i++) {
+			size_t l = strlen(a[i].name) + 1;
+
+			if (lsize && off + l <= lsize)
+				memcpy(list + off, a[i].name, l);
+			else if (lsize) {
+				rc = ERANGE;
+				goto out;
+			}
+			off += l;
+		}
+		*llen = off;
+		goto out;
+	}
+	rc = ENODATA;
+	for (size_t i = 0; i < na; i++) {
+		size_t l;
+
+		if (strcmp(a[i].name, want))
+			continue;
+		l = strlen(a[i].value);
+		*vlen = l;
+		rc = 0;
+		if (vsize && l > vsize)
+			rc = ERANGE;
+		else if (vsize)
+			memcpy(val, a[i].value, l);
+		break;
+	}
+out:
+	lm_snapshot_unref(s);
+	return rc;
+}
+
+int lm_ns_listxattr(struct lm_ns *ns, uint64_t ino, char *list, size_t size, size_t *len,
+		    struct lm_err *err)
+{
+	*len = 0;
+	if (!(ino >> 32))
+		return 0;
+	return snap_xattrs(ns, ino, list, size, len, NULL, NULL, 0, NULL, err);
+}
+
+int lm_ns_getxattr(struct lm_ns *ns, uint64_t ino, const char *name, char *val, size_t size,
+		   size_t *len, struct lm_err *err)
+{
+	*len = 0;
+	if (!(ino >> 32))
+		return ENODATA;
+	return snap_xattrs(ns, ino, NULL, 0, NULL, name, val, size, len, err);
 }
 
 /* ---------- life cycle ---------- */
@@ -1258,6 +1530,7 @@ void lm_ns_free(struct lm_ns *ns)
 		free(n->skey);
 		lm_snapshot_unref(n->snap);
 		free(n->refusal_msg);
+		lm_buf_free(&n->gen);
 		free(n->name);
 		free(n->key);
 		pthread_mutex_destroy(&n->mu);
