@@ -75,4 +75,35 @@ int ice_scan_build(const struct ice_scan_ctx *ctx, const struct lm_iceberg_snaps
  * to ms since the epoch; no zone means UTC. EINVAL when not a timestamp. */
 int ice_parse_time(const char *s, int64_t *ms);
 
+/* ---------- table.c accessors for info.c ---------- */
+
+/* One metadata version present under metadata/. */
+struct ice_version_desc {
+	int64_t n;
+	char file[256];           /* base name under metadata/ */
+	bool guess;               /* several files carry n and nothing said which one */
+	bool current;             /* the table's current metadata file */
+	uint64_t size;
+	int64_t mtime_ms;
+};
+
+/* The versions present, ascending; *out malloc'd. Lists first if never listed. */
+int ice_table_versions(struct lm_table *t, struct ice_version_desc **out, size_t *n,
+		       struct lm_err *err);
+
+/* Call fn with the parsed metadata of version n (has_n false: the current metadata)
+ * and its description, with the table's lock held (fn must not call into the table).
+ * ENOENT for an unknown version; a refusal (err->reason set) when the file does not
+ * parse; fn's result otherwise. */
+int ice_table_with_meta(struct lm_table *t, bool has_n, int64_t n,
+			int (*fn)(void *ud, const struct lm_iceberg_meta *m,
+				  const struct ice_version_desc *d, struct lm_err *err),
+			void *ud, struct lm_err *err);
+
+/* info.c: the @info ops. */
+int ice_info_list(struct lm_table *t, const char *dir, struct lm_info_entry **out, size_t *n,
+		  struct lm_err *err);
+int ice_info_read(struct lm_table *t, const char *path, struct lm_buf *out, bool *immutable,
+		  struct lm_err *err);
+
 #endif

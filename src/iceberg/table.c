@@ -3,7 +3,8 @@
  * and a few recently built snapshots, behind one mutex. Fetches bytes through the
  * store and feeds the pure decoders (format/iceberg_meta, format/avro, format/json);
  * scan.c turns one snapshot into files. Owns struct ice_table.
- * May call: store, format, snapshot, table, iceberg/scan, iceberg/paths, util, log.
+ * May call: store, format, snapshot, table, iceberg/scan, iceberg/paths, iceberg/info,
+ * util, log.
  *
  * Views (names in the table directory):
  *   @latest        symlink to @v<N> of the current metadata file
@@ -969,6 +970,120 @@ out:
 	return rc;
 }
 
+/* ---------- accessors for info.c ---------- */
+
+static void describe(const struct ice_table *t, const struct version *v,
+		     struct ice_version_desc *d)
+{
+	const struct meta_file *f = &t->l.files[v->file];
+
+	memset(d, 0, sizeof(*d));
+	d->n = v->n;
+	snprintf(d->file, sizeof(d->file), "%s", f->name);
+	d->guess = v->guess;
+	d->current = t->cur >= 0 && (size_t)t->cur == v->file;
+	d->size = f->size;
+	d->mtime_ms = f->mtime_ms;
+}
+
+int ice_table_versions(struct lm_table *base, struct ice_version_desc **out, size_t *n,
+		       struct lm_err *err)
+{
+	struct ice_table *t = (struct ice_table *)base;
+	struct ice_version_desc *d = NULL;
+	int rc = 0;
+
+	*out = NULL;
+	*n = 0;
+	pthread_mutex_lock(&t->lock);
+	if (!t->listed && (rc = refresh_locked(t, err)))
+		goto out;
+	d = calloc(t->nvers ? t->nvers : 1, sizeof(*d));
+	if (!d) {
+		rc = lm_err_set(err, ENOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < t->nvers; i++)
+		describe(t, &t->vers[i], &d[i]);
+	*out = d;
+	*n = t->nvers;
+out:
+	pthread_mutex_unlock(&t->lock);
+	return rc;
+}
+
+int ice_table_with_meta(struct lm_table *base, bool has_n, int64_t n,
+			int (*fn)(void *ud, const struct lm_iceberg_meta *m,
+				  const struct ice_version_desc *d, struct lm_err *err),
+			void *ud, struct lm_err *err)
+{
+	struct ice_table *t = (struct ice_table *)base;
+	struct lm_iceberg_meta *owned = NULL;
+	const struct lm_iceberg_meta *m = NULL;
+	struct ice_version_desc d;
+	const struct version *v = NULL;
+	int rc = 0;
+
+	memset(&d, 0, sizeof(d));
+	pthread_mutex_lock(&t->lock);
+	if (!t->listed && (rc = refresh_locked(t, err)))
+		goto out;
+	if (!has_n) {
+		if (t->cur < 0 || !t->meta) {
+			if (t->cur < 0)
+				rc = lm_err_set(err, ENOENT, "table %s: no metadata file", t->base.name);
+			else {
+				if (err)
+					*err = t->meta_err;
+				rc = t->meta_err.code ? t->meta_err.code : LM_EFORMAT;
+			}
+			goto out;
+		}
+		for (size_t i = 0; i < t->nvers && !v; i++)
+			if ((size_t)t->cur == t->vers[i].file)
+				v = &t->vers[i];
+		if (v) {
+			describe(t, v, &d);
+		} else {   /* a current file without a version number */
+			d.n = -1;
+			snprintf(d.file, sizeof(d.file), "%s", t->l.files[t->cur].name);
+			d.guess = t->cur_guess;
+			d.current = true;
+			d.size = t->l.files[t->cur].size;
+			d.mtime_ms = t->l.files[t->cur].mtime_ms;
+		}
+		m = t->meta;
+	} else {
+		for (size_t i = 0; i < t->nvers && !v; i++)
+			if (t->vers[i].n == n)
+				v = &t->vers[i];
+		if (!v) {
+			rc = lm_err_set(err, ENOENT, "table %s: no metadata version %lld", t->base.name,
+					(long long)n);
+			goto out;
+		}
+		describe(t, v, &d);
+		if (d.current && t->meta && t->meta_name && !strcmp(t->meta_name, d.file)) {
+			m = t->meta;
+		} else {
+			rc = load_meta(t, d.file, &owned, err);
+			if (rc) {
+				const char *word = err ? err->reason : NULL;
+
+				lm_err_prefix(err, "table %s: version %lld: ", t->base.name, (long long)n);
+				lm_err_reason(err, word);
+				goto out;
+			}
+			m = owned;
+		}
+	}
+	rc = fn(ud, m, &d, err);
+out:
+	pthread_mutex_unlock(&t->lock);
+	lm_iceberg_meta_free(owned);
+	return rc;
+}
+
 /* ---------- detection ---------- */
 
 struct detect_ctx {
@@ -1015,4 +1130,6 @@ static const struct lm_table_ops iceberg_ops = {
 	.resolve = ice_resolve,
 	.snapshot = ice_snapshot,
 	.destroy = ice_destroy,
+	.info_list = ice_info_list,
+	.info_read = ice_info_read,
 };

@@ -1065,3 +1065,224 @@ Test(iceberg_table, learned_root_v1_manifests_and_dv, .init = setup, .fini = tea
 	free(v);
 	lm_table_free(t);
 }
+
+/* ---------- @info ---------- */
+
+/* Read @info/<path> and parse it back with our own reader. */
+static struct lm_json_doc *info_json(struct lm_table *t, const char *path, bool *imm)
+{
+	struct lm_buf b;
+	struct lm_json_doc *d = NULL;
+	struct lm_err e;
+
+	lm_err_init(&e);
+	lm_buf_init(&b, 0);
+	cr_assert_eq(lm_table_info_read(t, path, &b, imm, &e), 0, "%s: %s", path, e.msg);
+	cr_assert_eq(lm_json_parse(b.data, b.len, NULL, &d, &e), 0, "%s: %s\n%s", path, e.msg, b.data);
+	lm_buf_free(&b);
+	return d;
+}
+
+static int64_t ji(const struct lm_json *v)
+{
+	int64_t x = 0;
+
+	cr_assert_eq(lm_json_i64(v, &x), 0, "not an integer");
+	return x;
+}
+
+static const struct lm_json *jat(const struct lm_json *a, uint32_t i)
+{
+	cr_assert(a && a->type == LM_JSON_ARRAY && i < a->n);
+	return &a->u.kids[i];
+}
+
+static bool has_entry(const struct lm_info_entry *e, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(e[i].name, name) && !e[i].is_dir)
+			return true;
+	return false;
+}
+
+Test(iceberg_info, history_versions_snapshots, .init = setup, .fini = teardown)
+{
+	struct lm_table *t = open_t("t1");
+	struct lm_info_entry *ents = NULL;
+	struct lm_json_doc *d;
+	const struct lm_json *r, *a, *x;
+	struct lm_buf b;
+	struct lm_err e;
+	size_t n;
+	bool imm = true;
+
+	lm_err_init(&e);
+	cr_assert(lm_table_has_info(t));
+	cr_assert_eq(lm_table_info_list(t, "", &ents, &n, &e), 0, "%s", e.msg);
+	cr_assert_eq(n, 5);
+	cr_assert(has_entry(ents, n, "history.json") && has_entry(ents, n, "v1.json") &&
+		  has_entry(ents, n, "v2.json") && has_entry(ents, n, "snap-1001.json") &&
+		  has_entry(ents, n, "snap-3051729675574597004.json"));
+	free(ents);
+	cr_assert_eq(lm_table_info_list(t, "v1", &ents, &n, &e), ENOENT);
+
+	/* history.json: may change; ids exact */
+	d = info_json(t, "history.json", &imm);
+	cr_assert(!imm);
+	r = lm_json_doc_root(d);
+	x = lm_json_get(r, "current");
+	cr_assert_str_eq(lm_json_str(lm_json_get(x, "file")), "v2.metadata.json");
+	cr_assert_eq(ji(lm_json_get(x, "version")), 2);
+	cr_assert_eq(lm_json_get(x, "guessed")->type, LM_JSON_FALSE);
+	cr_assert(strstr(lm_json_str(lm_json_get(x, "how")), "version-hint.text"));
+	cr_assert_eq(ji(lm_json_get(x, "current_snapshot_id")), S2);
+	a = lm_json_get(r, "snapshots");
+	cr_assert_eq(a->n, 2);
+	cr_assert_eq(ji(lm_json_get(jat(a, 0), "snapshot_id")), 1001);
+	cr_assert_eq(lm_json_get(jat(a, 0), "parent_snapshot_id")->type, LM_JSON_NULL);
+	cr_assert_eq(ji(lm_json_get(jat(a, 1), "snapshot_id")), S2);
+	cr_assert_eq(ji(lm_json_get(jat(a, 1), "parent_snapshot_id")), 1001);
+	cr_assert_eq(ji(lm_json_get(jat(a, 1), "timestamp_ms")), INT64_C(1700000100000));
+	cr_assert_str_eq(lm_json_str(lm_json_get(jat(a, 1), "timestamp")), "2023-11-14T22:15:00.000Z");
+	cr_assert_str_eq(lm_json_str(lm_json_get(jat(a, 1), "operation")), "delete");
+	cr_assert_str_eq(lm_json_str(lm_json_get(lm_json_get(jat(a, 1), "summary"), "operation")), "delete");
+	a = lm_json_get(r, "snapshot_log");
+	cr_assert_eq(a->n, 2);
+	cr_assert_eq(ji(lm_json_get(jat(a, 1), "snapshot_id")), S2);
+	a = lm_json_get(r, "metadata_log");
+	cr_assert_eq(a->n, 1);
+	cr_assert_str_eq(lm_json_str(lm_json_get(jat(a, 0), "metadata_file")), LOC "/metadata/v1.metadata.json");
+	a = lm_json_get(r, "versions");
+	cr_assert_eq(a->n, 2);
+	cr_assert_eq(lm_json_get(jat(a, 1), "current")->type, LM_JSON_TRUE);
+	lm_json_doc_free(d);
+
+	/* v1.json: immutable; the metadata as written */
+	d = info_json(t, "v1.json", &imm);
+	cr_assert(imm);
+	r = lm_json_doc_root(d);
+	cr_assert_eq(ji(lm_json_get(r, "version")), 1);
+	cr_assert_str_eq(lm_json_str(lm_json_get(r, "status")), "ok");
+	cr_assert_str_eq(lm_json_str(lm_json_get(r, "file")), "v1.metadata.json");
+	cr_assert_eq(ji(lm_json_get(r, "format_version")), 2);
+	cr_assert_str_eq(lm_json_str(lm_json_get(r, "location")), LOC);
+	cr_assert_eq(ji(lm_json_get(r, "current_snapshot_id")), 1001);
+	cr_assert_eq(ji(lm_json_get(lm_json_get(r, "current_snapshot"), "snapshot_id")), 1001);
+	cr_assert_eq(ji(lm_json_get(lm_json_get(lm_json_get(r, "refs"), "main"), "snapshot_id")), 1001);
+	cr_assert_eq(lm_json_get(r, "schemas")->type, LM_JSON_ARRAY);
+	lm_json_doc_free(d);
+	d = info_json(t, "v2.json", &imm);
+	r = lm_json_doc_root(d);
+	x = lm_json_get(r, "refs");
+	cr_assert_eq(x->n, 3);
+	cr_assert_eq(ji(lm_json_get(lm_json_get(x, "main"), "snapshot_id")), S2);
+	cr_assert_str_eq(lm_json_str(lm_json_get(lm_json_get(x, "rel/1.0"), "type")), "tag");
+	cr_assert_eq(ji(lm_json_get(r, "current_snapshot_id")), S2);
+	lm_json_doc_free(d);
+
+	/* snap-<id>.json: counts, bytes, and which data file each delete file touches */
+	d = info_json(t, "snap-3051729675574597004.json", &imm);
+	cr_assert(imm);
+	r = lm_json_doc_root(d);
+	cr_assert_eq(ji(lm_json_get(r, "snapshot_id")), S2);
+	cr_assert_eq(ji(lm_json_get(r, "parent_snapshot_id")), 1001);
+	cr_assert_eq(ji(lm_json_get(r, "sequence_number")), 2);
+	cr_assert_eq(ji(lm_json_get(r, "data_files")), 2);
+	cr_assert_eq(ji(lm_json_get(r, "data_bytes")), 400);
+	cr_assert_eq(ji(lm_json_get(r, "data_records")), 20);
+	cr_assert_eq(ji(lm_json_get(r, "affected_data_files")), 1);
+	cr_assert_eq(ji(lm_json_get(r, "delete_files_count")), 3);
+	cr_assert_eq(ji(lm_json_get(r, "pairs")), 2);
+	a = lm_json_get(r, "delete_files");
+	cr_assert_eq(a->n, 3);
+	for (uint32_t i = 0; i < a->n; i++) {
+		const struct lm_json *df = jat(a, i);
+		const char *p = lm_json_str(lm_json_get(df, "path"));
+		const struct lm_json *to = lm_json_get(df, "applies_to");
+
+		cr_assert_eq(ji(lm_json_get(df, "sequence_number")), 2);
+		if (strstr(p, "pos-1")) {   /* other partition, names nothing of ours */
+			cr_assert_eq(to->n, 0);
+			cr_assert_str_eq(lm_json_str(lm_json_get(df, "kind")), "position-deletes");
+		} else {
+			cr_assert_eq(to->n, 1, "%s", p);
+			cr_assert_str_eq(lm_json_str(jat(to, 0)), "data/region=eu/a.parquet");
+		}
+		if (strstr(p, "eq-1"))
+			cr_assert_str_eq(lm_json_str(lm_json_get(df, "kind")), "equality-deletes");
+		cr_assert(!strncmp(lm_json_str(lm_json_get(df, "file_path")), LOC "/data/",
+				   strlen(LOC "/data/")));
+	}
+	lm_json_doc_free(d);
+	d = info_json(t, "snap-1001.json", &imm);
+	r = lm_json_doc_root(d);
+	cr_assert_eq(ji(lm_json_get(r, "data_files")), 2);
+	cr_assert_eq(ji(lm_json_get(r, "data_bytes")), 300);
+	cr_assert_eq(ji(lm_json_get(r, "delete_files_count")), 0);
+	lm_json_doc_free(d);
+
+	/* names the directory does not list */
+	lm_buf_init(&b, 0);
+	cr_assert_eq(lm_table_info_read(t, "v3.json", &b, &imm, &e), ENOENT);
+	cr_assert_eq(lm_table_info_read(t, "v01.json", &b, &imm, &e), ENOENT);
+	cr_assert_eq(lm_table_info_read(t, "snap-1.json", &b, &imm, &e), ENOENT);
+	cr_assert_eq(lm_table_info_read(t, "nope", &b, &imm, &e), ENOENT);
+	lm_buf_free(&b);
+	lm_table_free(t);
+}
+
+Test(iceberg_info, refusals_guesses_and_escaping, .init = setup, .fini = teardown)
+{
+	const struct mf l3[] = { { "s3://b/t2/metadata/gone.avro", 0, 3, 3 } };
+	struct lm_table *t;
+	struct lm_json_doc *d;
+	const struct lm_json *r;
+	bool imm = true;
+
+	/* a missing manifest: snap-3.json (and v1.json fine) say refused, not immutable;
+	 * a guessed current file is reported; a property with quotes, a newline, a
+	 * control byte and non-ASCII survives the round trip */
+	mlist("t2/metadata/snap-3.avro", l3, 1);
+	th_write(root, "t2/metadata/00001-a.metadata.json",
+		 "{\"format-version\":2,\"location\":\"s3://b/t2\",\"current-snapshot-id\":3,"
+		 "\"properties\":{\"q\\\"\\\\\":\"a\\nb\\u0001c\\u00e9\\ud83d\\ude00\"},"
+		 "\"snapshots\":[{\"snapshot-id\":3,\"sequence-number\":3,\"timestamp-ms\":1,"
+		 "\"manifest-list\":\"s3://b/t2/metadata/snap-3.avro\"}]}");
+	th_write(root, "t2/metadata/00001-b.metadata.json", "{\"format-version\":2,\"location\":\"s3://b/t2\"}");
+	t = open_t("t2");
+	d = info_json(t, "snap-3.json", &imm);
+	cr_assert(!imm);
+	r = lm_json_doc_root(d);
+	cr_assert_str_eq(lm_json_str(lm_json_get(r, "status")), "refused");
+	cr_assert_str_eq(lm_json_str(lm_json_get(r, "reason")), "missing-manifest");
+	cr_assert(strstr(lm_json_str(lm_json_get(r, "error")), "gone.avro"));
+	lm_json_doc_free(d);
+	d = info_json(t, "history.json", &imm);
+	r = lm_json_doc_root(d);
+	cr_assert_eq(lm_json_get(lm_json_get(r, "current"), "guessed")->type, LM_JSON_TRUE);
+	cr_assert_str_eq(lm_json_str(lm_json_get(lm_json_get(r, "current"), "file")), "00001-a.metadata.json");
+	lm_json_doc_free(d);
+	d = info_json(t, "v1.json", &imm);
+	r = lm_json_doc_root(d);
+	cr_assert_eq(lm_json_get(r, "file_guessed")->type, LM_JSON_TRUE);
+	cr_assert_str_eq(lm_json_str(lm_json_get(lm_json_get(r, "properties"), "q\"\\")),
+			 "a\nb\001c\xc3\xa9\xf0\x9f\x98\x80");
+	lm_json_doc_free(d);
+	lm_table_free(t);
+
+	/* an unreadable current metadata: history.json still answers, naming why;
+	 * v1.json is a refusal */
+	th_write(root, "t5/metadata/v1.metadata.json", "{broken");
+	t = open_t("t5");
+	d = info_json(t, "history.json", &imm);
+	r = lm_json_doc_root(d);
+	cr_assert(strstr(lm_json_str(lm_json_get(r, "metadata_error")), "v1.metadata.json"),
+		  "%s", lm_json_str(lm_json_get(r, "metadata_error")));
+	cr_assert_eq(lm_json_get(r, "snapshots")->n, 0);
+	lm_json_doc_free(d);
+	d = info_json(t, "v1.json", &imm);
+	cr_assert(!imm);
+	cr_assert_str_eq(lm_json_str(lm_json_get(lm_json_doc_root(d), "reason")), "invalid-json");
+	lm_json_doc_free(d);
+	lm_table_free(t);
+}

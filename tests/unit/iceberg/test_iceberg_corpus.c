@@ -6,6 +6,8 @@
 
 #include <openssl/evp.h>
 
+#include "lm/buf.h"
+#include "lm/json.h"
 #include "lm/store.h"
 #include "lm/table.h"
 
@@ -424,6 +426,180 @@ Test(iceberg_corpus, refs_of_gperov_test, .init = load, .fini = unload)
 	cr_assert_str_eq(r.target, "@snap-5231658854638766100");
 	cr_assert_eq(lm_table_resolve(t, "@2024-04-24T09:46:32Z", &r, &e), ENOENT);
 	free(v);
+	lm_table_free(t);
+	lm_store_free(st);
+}
+
+/* ---------- @info on corpus tables ---------- */
+
+static struct lm_json_doc *info_json(struct lm_table *t, const char *path, bool *imm)
+{
+	struct lm_buf b;
+	struct lm_json_doc *d = NULL;
+	struct lm_err e;
+
+	lm_err_init(&e);
+	lm_buf_init(&b, 0);
+	cr_assert_eq(lm_table_info_read(t, path, &b, imm, &e), 0, "%s: %s", path, e.msg);
+	cr_assert_eq(lm_json_parse(b.data, b.len, NULL, &d, &e), 0, "%s: %s", path, e.msg);
+	lm_buf_free(&b);
+	return d;
+}
+
+static int64_t ji(const struct lm_json *v)
+{
+	int64_t x = 0;
+
+	cr_assert_eq(lm_json_i64(v, &x), 0, "not an integer");
+	return x;
+}
+
+static const struct lm_json *jat(const struct lm_json *a, uint32_t i)
+{
+	cr_assert(a && a->type == LM_JSON_ARRAY && i < a->n);
+	return &a->u.kids[i];
+}
+
+static struct lm_table *open_corpus(struct lm_store **st, const char *table)
+{
+	struct lm_table *t = NULL;
+	struct lm_err e;
+	char dir[4096];
+
+	snprintf(dir, sizeof(dir), "%s/iceberg", corpus);
+	lm_err_init(&e);
+	cr_assert_eq(lm_store_local_new(dir, st, &e), 0, "%s", e.msg);
+	cr_assert_eq(lm_iceberg_table_open(*st, table, table, &t, &e), 0, "%s", e.msg);
+	return t;
+}
+
+Test(iceberg_corpus, info_gperov_test, .init = load, .fini = unload)
+{
+	static const int64_t ids[] = { INT64_C(1638951453256129678), INT64_C(5231658854638766100),
+				       INT64_C(7558608030923099867), INT64_C(293191470325800019),
+				       INT64_C(154324552338474173) };
+	struct lm_store *st = NULL;
+	struct lm_table *t = open_corpus(&st, "cxx-wh_gperov_test");
+	struct lm_info_entry *ents = NULL;
+	struct lm_snapshot *s = NULL;
+	struct lm_json_doc *d;
+	const struct lm_json *r, *a, *refs;
+	struct lm_err e;
+	size_t n, nsnap = 0;
+	uint64_t bytes = 0;
+	bool imm;
+
+	lm_err_init(&e);
+	cr_assert_eq(lm_table_info_list(t, "", &ents, &n, &e), 0, "%s", e.msg);
+	for (size_t i = 0; i < n; i++)
+		nsnap += !strncmp(ents[i].name, "snap-", 5);
+	cr_assert_eq(n, 1 + 8 + 5, "history, v0..v7, five snapshots");
+	cr_assert_eq(nsnap, 5);
+	free(ents);
+
+	d = info_json(t, "history.json", &imm);
+	r = lm_json_doc_root(d);
+	cr_assert(!imm);
+	cr_assert_eq(ji(lm_json_get(lm_json_get(r, "current"), "version")), 7);
+	cr_assert_eq(lm_json_get(lm_json_get(r, "current"), "guessed")->type, LM_JSON_FALSE);
+	a = lm_json_get(r, "snapshots");
+	cr_assert_eq(a->n, 5);
+	for (uint32_t i = 0; i < 5; i++)
+		cr_assert_eq(ji(lm_json_get(jat(a, i), "snapshot_id")), ids[i], "snapshot %u", i);
+	cr_assert_eq(ji(lm_json_get(jat(a, 4), "parent_snapshot_id")), ids[3]);
+	cr_assert_eq(ji(lm_json_get(jat(a, 2), "timestamp_ms")), INT64_C(1713951998102));
+	cr_assert_eq(lm_json_get(r, "snapshot_log")->n, 5);
+	cr_assert_eq(lm_json_get(r, "metadata_log")->n, 7);
+	lm_json_doc_free(d);
+
+	d = info_json(t, "v7.json", &imm);
+	r = lm_json_doc_root(d);
+	cr_assert(imm);
+	cr_assert_eq(ji(lm_json_get(r, "format_version")), 2);
+	cr_assert_str_eq(lm_json_str(lm_json_get(r, "location")), "s3://warehouse/gperov/test");
+	cr_assert_eq(ji(lm_json_get(r, "current_snapshot_id")), ids[4]);
+	refs = lm_json_get(r, "refs");
+	cr_assert_eq(ji(lm_json_get(lm_json_get(refs, "main"), "snapshot_id")), ids[4]);
+	cr_assert_eq(ji(lm_json_get(lm_json_get(refs, "test-branch"), "snapshot_id")), ids[2]);
+	cr_assert_str_eq(lm_json_str(lm_json_get(lm_json_get(refs, "EOW-01"), "type")), "tag");
+	cr_assert_eq(ji(lm_json_get(lm_json_get(refs, "EOW-01"), "snapshot_id")), ids[3]);
+	cr_assert_str_eq(lm_json_str(lm_json_get(lm_json_get(r, "properties"), "write.delete.mode")),
+			 "merge-on-read");
+	cr_assert_geq(lm_json_get(r, "schemas")->n, 1);
+	cr_assert_geq(lm_json_get(r, "partition_specs")->n, 1);
+	lm_json_doc_free(d);
+
+	/* the snapshot of main: 8 data files (bytes as the listing shows them), one
+	 * position delete file that names data files of this snapshot */
+	d = info_json(t, "snap-154324552338474173.json", &imm);
+	r = lm_json_doc_root(d);
+	cr_assert(imm);
+	cr_assert_eq(ji(lm_json_get(r, "data_files")), 8);
+	cr_assert_eq(ji(lm_json_get(r, "delete_files_count")), 1);
+	cr_assert_eq(lm_table_snapshot(t, "s154324552338474173", &s, &e), 0, "%s", e.msg);
+	for (size_t i = 0; i < s->nfiles; i++)
+		bytes += s->files[i].size;
+	cr_assert_eq((uint64_t)ji(lm_json_get(r, "data_bytes")), bytes);
+	a = lm_json_get(jat(lm_json_get(r, "delete_files"), 0), "applies_to");
+	cr_assert_geq(a->n, 1);
+	for (uint32_t i = 0; i < a->n; i++) {
+		bool found = false;
+
+		for (size_t k = 0; k < s->nfiles && !found; k++)
+			found = !strcmp(s->files[k].path, lm_json_str(jat(a, i)));
+		cr_assert(found, "%s is not a data file of the snapshot", lm_json_str(jat(a, i)));
+	}
+	cr_assert_eq(ji(lm_json_get(r, "affected_data_files")), a->n);
+	lm_snapshot_unref(s);
+	lm_json_doc_free(d);
+	lm_table_free(t);
+	lm_store_free(st);
+}
+
+Test(iceberg_corpus, info_impala_eq_and_pos_deletes, .init = load, .fini = unload)
+{
+	struct lm_store *st = NULL;
+	struct lm_table *t = open_corpus(&st, "impala-iceberg_v2_delete_both_eq_and_pos");
+	struct lm_json_doc *d;
+	const struct lm_json *r, *a;
+	bool imm, seen_eq2 = false, seen_eq1 = false, seen_pos = false;
+
+	d = info_json(t, "snap-911559291487642581.json", &imm);
+	r = lm_json_doc_root(d);
+	cr_assert_eq(ji(lm_json_get(r, "parent_snapshot_id")), INT64_C(8985205515767142888));
+	cr_assert_eq(ji(lm_json_get(r, "sequence_number")), 3);
+	cr_assert_eq(ji(lm_json_get(r, "data_files")), 2);
+	cr_assert_eq(ji(lm_json_get(r, "data_records")), 4, "summary total-records");
+	cr_assert_eq(ji(lm_json_get(r, "delete_files_count")), 3);
+	cr_assert_str_eq(lm_json_str(lm_json_get(lm_json_get(r, "summary"), "total-delete-files")), "3");
+	a = lm_json_get(r, "delete_files");
+	for (uint32_t i = 0; i < a->n; i++) {
+		const struct lm_json *df = jat(a, i), *to = lm_json_get(df, "applies_to");
+		const char *kind = lm_json_str(lm_json_get(df, "kind"));
+		int64_t seq = ji(lm_json_get(df, "sequence_number"));
+
+		if (!strcmp(kind, "equality-deletes") && seq == 2) {
+			/* strictly older data only: the seq-1 file, not the seq-2 one */
+			seen_eq2 = true;
+			cr_assert_eq(to->n, 1);
+			cr_assert(strstr(lm_json_str(jat(to, 0)), "38a471ff-46f4-4350-85cc-2e7ba946b34c-00001"));
+		} else if (!strcmp(kind, "equality-deletes") && seq == 1) {
+			seen_eq1 = true;
+			cr_assert_eq(to->n, 0, "same sequence number as every data file it could touch");
+		} else if (!strcmp(kind, "position-deletes")) {
+			seen_pos = true;
+			cr_assert_eq(seq, 3);
+			cr_assert_geq(to->n, 1);
+		}
+	}
+	cr_assert(seen_eq1 && seen_eq2 && seen_pos);
+	lm_json_doc_free(d);
+	d = info_json(t, "snap-3802179086205335895.json", &imm);
+	r = lm_json_doc_root(d);
+	cr_assert_eq(ji(lm_json_get(r, "data_files")), 1);
+	cr_assert_eq(ji(lm_json_get(r, "delete_files_count")), 1);
+	cr_assert_eq(ji(lm_json_get(r, "pairs")), 0);
+	lm_json_doc_free(d);
 	lm_table_free(t);
 	lm_store_free(st);
 }
