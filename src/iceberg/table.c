@@ -905,6 +905,9 @@ static int ice_snapshot(struct lm_table *base, const char *key, struct lm_snapsh
 		files[i].size = scan->data[i].size;
 		files[i].mtime_ms = scan->data[i].mtime_ms;
 		files[i].flags = scan->data[i].flags;
+		/* Which rows the delete files remove is not counted here (equality deletes
+		 * cannot be without reading data): "unknown"; @info/snap-<id>.json names them. */
+		files[i].deleted_rows = (files[i].flags & LM_FILE_HAS_DV) ? -1 : 0;
 	}
 	rc = lm_snapshot_new(s ? s->id : -1, scan->timestamp_ms, files, scan->ndata, out, err);
 	if (rc) {
