@@ -5,7 +5,11 @@
  * symlinks, plain files) get small numbers < 2^32, allocated once per (parent, name)
  * and kept for the life of the mount. An entry inside a version directory is
  * (vdir_ino << 32) | index-in-snapshot-tree, so millions of files cost no registry
- * memory and a rebuilt snapshot gives the same numbers (the tree is deterministic). */
+ * memory and a rebuilt snapshot gives the same numbers (the tree is deterministic).
+ *
+ * A hidden read-only file .lakemount-stats at the root (looked up, never listed) holds
+ * JSON counters: lookups, opens, reads, read latency percentiles, GETs by kind, bytes,
+ * block-cache hits/misses/evictions, memory. */
 #ifndef LM_NS_H
 #define LM_NS_H
 
@@ -72,6 +76,9 @@ int lm_ns_open(struct lm_ns *ns, uint64_t ino, struct lm_ns_file **out, bool *im
  * table/version/file and the reason. */
 int lm_ns_read(struct lm_ns *ns, struct lm_ns_file *f, uint64_t off, size_t len,
 	       void *dst, size_t *got, struct lm_err *err);
+/* True when the content may differ from the size getattr reported (the statistics
+ * file): the adapter then bypasses the page cache (direct_io). */
+bool lm_ns_file_direct(const struct lm_ns_file *f);
 void lm_ns_release(struct lm_ns_file *f);
 
 #endif

@@ -221,6 +221,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	fi->fh = (uint64_t)(uintptr_t)f;
 	fi->keep_cache = immutable;
+	fi->direct_io = lm_ns_file_direct(f);
 	if (fuse_reply_open(req, fi) == -ENOENT)
 		lm_ns_release(f);
 }

@@ -28,7 +28,12 @@
 
 #define MAX_LISTING (10u * 1000 * 1000)
 
-enum kind { K_DIR_UNKNOWN, K_FOLDER, K_TABLE, K_VDIR, K_LINK, K_FILE, K_INFODIR, K_INFOFILE };
+enum kind { K_DIR_UNKNOWN, K_FOLDER, K_TABLE, K_VDIR, K_LINK, K_FILE, K_INFODIR, K_INFOFILE,
+	     K_STATS };
+
+/* The hidden statistics file at the mount root (looked up, never listed). */
+#define STATS_NAME ".lakemount-stats"
+#define STATS_SIZE 2048
 
 struct lent {
 	char *name;
@@ -73,7 +78,14 @@ struct node {
 	bool gen_loaded, gen_immutable;
 };
 
+/* Counters and a latency histogram of reads (log2 buckets of microseconds). */
+struct ns_stats {
+	atomic_ullong lookups, opens, reads, read_errors, snapshots, refusals;
+	atomic_ullong read_us[32];
+};
+
 struct lm_ns {
+	struct ns_stats st;
 	struct lm_store *store;
 	struct lm_ns_opts opts;
 	struct lm_reader_pool *readers;   /* data read path: prefetch, block cache */
@@ -110,6 +122,7 @@ struct lm_ns_file {
 	struct lm_reader *rd;   /* checks size/identity, logs its errors once */
 	char *mem;              /* @info files: the content as generated at open */
 	size_t mem_len;
+	bool direct;            /* content may differ from the size getattr gave */
 };
 
 /* ---------- registry ---------- */
@@ -633,6 +646,7 @@ static int vdir_snapshot(struct lm_ns *ns, struct node *vd, struct lm_snapshot *
 		lm_err_init(&e2);
 		rc = lm_table_snapshot(vd->tnode->table, vd->skey, &vd->snap, &e2);
 		if (!rc) {
+			atomic_fetch_add(&ns->st.snapshots, 1);
 			*out = lm_snapshot_ref(vd->snap);
 		} else {
 			if (e2.reason)
@@ -640,6 +654,7 @@ static int vdir_snapshot(struct lm_ns *ns, struct node *vd, struct lm_snapshot *
 			else
 				lm_error("%s", e2.msg);
 			if (e2.reason) {
+				atomic_fetch_add(&ns->st.refusals, 1);
 				vd->refusal = rc;
 				vd->refusal_msg = strdup(e2.msg);
 				if (!vd->refusal_msg)
@@ -650,6 +665,60 @@ static int vdir_snapshot(struct lm_ns *ns, struct node *vd, struct lm_snapshot *
 	}
 	pthread_mutex_unlock(&vd->mu);
 	(void)ns;
+	return rc;
+}
+
+/* ---------- statistics file ---------- */
+
+static uint64_t pct_us(const uint64_t *h, uint64_t total, double q)
+{
+	uint64_t want = (uint64_t)((double)total * q), acc = 0;
+
+	for (int i = 0; i < 32; i++) {
+		acc += h[i];
+		if (acc > want || (acc == total && acc))
+			return (uint64_t)1 << i;   /* upper bound of the bucket */
+	}
+	return 0;
+}
+
+static int stats_render(struct lm_ns *ns, struct lm_buf *b)
+{
+	struct lm_reader_stats r;
+	uint64_t h[32], total = 0;
+	int rc;
+
+	lm_reader_pool_stats(ns->readers, &r);
+	for (int i = 0; i < 32; i++) {
+		h[i] = atomic_load(&ns->st.read_us[i]);
+		total += h[i];
+	}
+	rc = lm_buf_printf(b,
+		"{\n  \"source\": \"%s\",\n  \"uptime_ms\": %lld,\n"
+		"  \"fuse\": {\"lookups\": %llu, \"opens\": %llu, \"reads\": %llu, \"read_errors\": %llu},\n"
+		"  \"tables\": {\"snapshots_built\": %llu, \"refusals\": %llu},\n"
+		"  \"read_latency_us\": {\"p50\": %llu, \"p90\": %llu, \"p99\": %llu, \"max_bucket\": %llu},\n"
+		"  \"requests\": {\"get_probe\": %llu, \"get_demand\": %llu, \"get_prefetch\": %llu, \"get_failed\": %llu},\n"
+		"  \"bytes\": {\"fetched\": %llu, \"served\": %llu},\n"
+		"  \"block_cache\": {\"hits\": %llu, \"waits\": %llu, \"misses\": %llu, \"evictions\": %llu, "
+		"\"prefetch_wasted\": %llu, \"mem_used\": %llu, \"mem_peak\": %llu, \"readers_open\": %llu}\n}\n",
+		ns->store->uri, (long long)(lm_now_ms() - ns->start_ms),
+		(unsigned long long)atomic_load(&ns->st.lookups), (unsigned long long)atomic_load(&ns->st.opens),
+		(unsigned long long)atomic_load(&ns->st.reads), (unsigned long long)atomic_load(&ns->st.read_errors),
+		(unsigned long long)atomic_load(&ns->st.snapshots), (unsigned long long)atomic_load(&ns->st.refusals),
+		(unsigned long long)pct_us(h, total, 0.5), (unsigned long long)pct_us(h, total, 0.9),
+		(unsigned long long)pct_us(h, total, 0.99), (unsigned long long)pct_us(h, total, 1.0),
+		(unsigned long long)r.gets_probe, (unsigned long long)r.gets_demand,
+		(unsigned long long)r.gets_prefetch, (unsigned long long)r.gets_failed,
+		(unsigned long long)r.bytes_fetched, (unsigned long long)r.bytes_served,
+		(unsigned long long)r.hits, (unsigned long long)r.waits, (unsigned long long)r.misses,
+		(unsigned long long)r.evictions, (unsigned long long)r.prefetch_wasted,
+		(unsigned long long)r.mem_used, (unsigned long long)r.mem_peak,
+		(unsigned long long)r.readers_open);
+	/* A constant size (padded with blanks, still valid JSON): stat, the kernel's idea
+	 * of the size and what a read returns agree even as the numbers grow. */
+	while (!rc && b->len < STATS_SIZE)
+		rc = lm_buf_append(b, b->len + 1 == STATS_SIZE ? "\n" : " ", 1);
 	return rc;
 }
 
@@ -811,6 +880,23 @@ static int node_attr(struct lm_ns *ns, struct node *n, struct lm_attr *a, struct
 	case K_INFODIR:
 		dir_attr(ns, n->ino, -1, false, a);
 		return 0;
+	case K_STATS: {
+		struct lm_buf b;
+
+		lm_buf_init(&b, 1 << 20);
+		if (stats_render(ns, &b)) {
+			lm_buf_free(&b);
+			return ENOMEM;
+		}
+		memset(a, 0, sizeof(*a));
+		a->ino = n->ino;
+		a->mode = S_IFREG | 0444;
+		a->nlink = 1;
+		a->size = b.len;
+		a->mtime_ms = lm_now_ms();
+		lm_buf_free(&b);
+		return 0;
+	}
 	case K_INFOFILE: {
 		int rc = info_load(ns, n, err);
 
@@ -942,6 +1028,12 @@ int lm_ns_lookup(struct lm_ns *ns, uint64_t parent, const char *name, struct lm_
 
 	if (!strcmp(name, ".") || !strcmp(name, ".."))
 		return ENOENT;   /* the kernel resolves these itself */
+	atomic_fetch_add(&ns->st.lookups, 1);
+	if (parent == LM_NS_ROOT_INO && !strcmp(name, STATS_NAME)) {
+		struct node *sn = reg_intern(ns, LM_NS_ROOT_INO, STATS_NAME, K_STATS, "");
+
+		return sn ? node_attr(ns, sn, out, err) : ENOMEM;
+	}
 	if (parent >> 32) {
 		p = reg_get(ns, parent >> 32);
 		if (!p || p->kind != K_VDIR)
@@ -1245,6 +1337,7 @@ int lm_ns_open(struct lm_ns *ns, uint64_t ino, struct lm_ns_file **out, bool *im
 	if (!f)
 		return ENOMEM;
 	f->ns = ns;
+	atomic_fetch_add(&ns->st.opens, 1);
 	if (ino >> 32) {
 		uint32_t idx = (uint32_t)(ino & 0xffffffffu);
 		const struct lm_file *file;
@@ -1285,6 +1378,19 @@ int lm_ns_open(struct lm_ns *ns, uint64_t ino, struct lm_ns_file **out, bool *im
 	n = reg_get(ns, ino);
 	if (!n) {
 		rc = ENOENT;
+		goto out;
+	}
+	if (n->kind == K_STATS) {
+		struct lm_buf b;
+
+		lm_buf_init(&b, 1 << 20);
+		rc = stats_render(ns, &b);
+		if (!rc) {
+			f->mem = lm_buf_take(&b, &f->mem_len);
+			f->direct = true;   /* fresh numbers at every open: size may differ */
+		}
+		lm_buf_free(&b);
+		*immutable = false;
 		goto out;
 	}
 	if (n->kind == K_INFOFILE) {
@@ -1330,7 +1436,7 @@ out:
 int lm_ns_read(struct lm_ns *ns, struct lm_ns_file *f, uint64_t off, size_t len,
 	       void *dst, size_t *got, struct lm_err *err)
 {
-	(void)ns;
+	atomic_fetch_add(&ns->st.reads, 1);
 	if (f->mem) {
 		size_t n = off < f->mem_len ? f->mem_len - (size_t)off : 0;
 
@@ -1342,7 +1448,24 @@ int lm_ns_read(struct lm_ns *ns, struct lm_ns_file *f, uint64_t off, size_t len,
 	}
 	/* The reader clamps to the size the log gives (check_size) or to the object's
 	 * own size, refuses a size or identity that differs, and logs once per open. */
-	return lm_reader_read(f->rd, off, len, dst, got, err);
+	{
+		int64_t t0 = lm_mono_ns();
+		int rc = lm_reader_read(f->rd, off, len, dst, got, err);
+		uint64_t us = (uint64_t)((lm_mono_ns() - t0) / 1000);
+		int b = 0;
+
+		while (b < 31 && ((uint64_t)1 << b) < us)
+			b++;
+		atomic_fetch_add(&ns->st.read_us[b], 1);
+		if (rc)
+			atomic_fetch_add(&ns->st.read_errors, 1);
+		return rc;
+	}
+}
+
+bool lm_ns_file_direct(const struct lm_ns_file *f)
+{
+	return f->direct;
 }
 
 void lm_ns_release(struct lm_ns_file *f)

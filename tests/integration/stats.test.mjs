@@ -1,0 +1,56 @@
+// stats.test.mjs — the hidden statistics file at the mount root: looked up but never
+// listed, valid JSON, counters that move when files are read, read-only.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { fuseSkipReason, loudSkip, makeTmpdir, removeTmpdir, generateLake } from './lib/env.mjs';
+import { startMount } from './lib/mount.mjs';
+import { publish, BACKEND } from './lib/backend.mjs';
+import { errnoOf, sha256File } from './lib/fsx.mjs';
+
+const skip = fuseSkipReason() ? loudSkip('stats file tests', fuseSkipReason()) : false;
+
+describe(`.lakemount-stats (${BACKEND})`, { skip, timeout: 120_000 }, () => {
+	let tmp, m, mnt, expected;
+
+	before(async () => {
+		tmp = makeTmpdir('stats');
+		const lake = path.join(tmp, 'lake');
+		expected = generateLake(lake, { seed: 5 });
+		const pub = await publish(lake, 'stats');
+		mnt = path.join(tmp, 'mnt');
+		m = await startMount({ source: pub.source, mnt, options: pub.options, env: pub.env });
+	});
+
+	after(async () => {
+		try {
+			await m?.unmount();
+		} finally {
+			removeTmpdir(tmp);
+		}
+	});
+
+	const stats = async () => JSON.parse(await fsp.readFile(path.join(mnt, '.lakemount-stats'), 'utf8'));
+
+	it('is hidden, valid JSON, and its counters move with reads', async () => {
+		assert.ok(!(await fsp.readdir(mnt)).includes('.lakemount-stats'), 'not listed');
+		const before = await stats();
+		const v = expected.tables.sales.versions.at(-1);
+		let bytes = 0;
+		for (const f of v.files) {
+			await sha256File(path.join(mnt, 'sales', `@v${v.version}`, f.path));
+			bytes += f.size;
+		}
+		const after = await stats();
+		assert.ok(after.fuse.reads > before.fuse.reads, 'reads counted');
+		assert.ok(after.fuse.opens >= before.fuse.opens + v.files.length, 'opens counted');
+		assert.ok(after.bytes.served - before.bytes.served >= bytes, `bytes served grew by at least ${bytes}`);
+		assert.ok(after.tables.snapshots_built >= 1);
+		assert.ok(after.read_latency_us.p99 >= after.read_latency_us.p50);
+	});
+
+	it('is read-only', async () => {
+		assert.equal(await errnoOf(() => fsp.writeFile(path.join(mnt, '.lakemount-stats'), 'x')), 'EROFS');
+	});
+});
