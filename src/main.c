@@ -18,6 +18,7 @@
 
 #include "daemon.h"
 #include "fuse/adapter.h"
+#include "lm/delta.h"
 #include "lm/log.h"
 #include "lm/ns.h"
 #include "lm/reader.h"
@@ -126,6 +127,17 @@ int main(int argc, char **argv)
 			goto out;
 		}
 		lm_log_set_level(lvl);
+	}
+	if (o.delta_time) {
+		if (!strcmp(o.delta_time, "commitinfo")) {
+			lm_delta_set_time_source(1);
+		} else if (!strcmp(o.delta_time, "file")) {
+			lm_delta_set_time_source(0);
+		} else {
+			fprintf(stderr, "lakemount: delta_time=%s: use file or commitinfo\n", o.delta_time);
+			rc = 2;
+			goto out;
+		}
 	}
 	if (o.debug)
 		lm_log_set_level(LM_LOG_DEBUG);

@@ -15,6 +15,7 @@ enum { KEY_HELP, KEY_VERSION, KEY_FOREGROUND, KEY_DEBUG, KEY_SINGLE, KEY_DROP };
 static const struct fuse_opt lm_opt_spec[] = {
 	LM_OPT("latest_ttl=%u", latest_ttl),
 	LM_OPT("log_level=%s", log_level),
+	LM_OPT("delta_time=%s", delta_time),
 	LM_OPT("endpoint=%s", endpoint),
 	LM_OPT("region=%s", region),
 	LM_OPT("profile=%s", profile),
@@ -149,6 +150,7 @@ void lm_opts_free(struct lm_opts *o)
 	free(o->source);
 	free(o->mountpoint);
 	free(o->log_level);
+	free(o->delta_time);
 	free(o->endpoint);
 	free(o->region);
 	free(o->profile);
@@ -202,6 +204,10 @@ void lm_opts_usage(const char *prog)
 	       "    -o latest_ttl=SECONDS  how long the list of versions and @latest are\n"
 	       "                           trusted before the log is listed again (default 5;\n"
 	       "                           SIGHUP drops it at once)\n"
+	       "    -o delta_time=SOURCE   the time of a Delta commit, for @<timestamp> lookups:\n"
+	       "                           file (default: in-commit timestamps where the table\n"
+	       "                           enables them, else the commit file's storage time)\n"
+	       "                           or commitinfo (commitInfo.timestamp; for copied tables)\n"
 	       "\n"
 	       "ownership and permissions (what stat shows; the mount is always read-only):\n"
 	       "    -o uid=N               owner of every entry (default: the daemon's user)\n"

@@ -17,6 +17,7 @@ struct lm_opts {
 	int show_version;
 	unsigned latest_ttl;      /* seconds */
 	char *log_level;
+	char *delta_time;         /* "file" (default) or "commitinfo" */
 	char *max_memory;         /* SIZE with K/M/G suffix */
 	/* what stat shows */
 	unsigned uid;             /* LM_OPTS_ID_UNSET: the daemon's own */

@@ -25,12 +25,14 @@ void lm_delta_commit_init(struct lm_delta_commit *c)
 	c->commit_info.timestamp = -1;
 	c->commit_info.in_commit_timestamp = -1;
 	c->metadata.created_time = -1;
+	c->checkpoint_version = -1;
 }
 
 void lm_delta_commit_free(struct lm_delta_commit *c)
 {
 	free(c->adds);
 	free(c->removes);
+	free(c->sidecars);
 	lm_arena_free(&c->arena);
 	lm_delta_commit_init(c);
 }
@@ -127,7 +129,7 @@ static int parse_dv(struct lm_arena *a, const cJSON *dv, struct lm_delta_file_ac
 		    const char **why)
 {
 	const cJSON *st, *pd;
-	int64_t off, card;
+	int64_t off, card, sz;
 	char offs[32] = "";
 	size_t n;
 	char *id;
@@ -144,7 +146,8 @@ static int parse_dv(struct lm_arena *a, const cJSON *dv, struct lm_delta_file_ac
 		*why = "deletionVector lacks storageType/pathOrInlineDv";
 		return EINVAL;
 	}
-	if (opt_i64(dv, "offset", -1, &off) || opt_i64(dv, "cardinality", -1, &card)) {
+	if (opt_i64(dv, "offset", -1, &off) || opt_i64(dv, "cardinality", -1, &card) ||
+	    opt_i64(dv, "sizeInBytes", -1, &sz)) {
 		*why = "deletionVector offset/cardinality is not an exact integer";
 		return EINVAL;
 	}
@@ -158,6 +161,12 @@ static int parse_dv(struct lm_arena *a, const cJSON *dv, struct lm_delta_file_ac
 	fa->dv_id = id;
 	fa->dv_cardinality = card;
 	fa->flags |= LM_DELTA_HAS_DV;
+	fa->dv_storage = st->valuestring[0] && !st->valuestring[1] ? st->valuestring[0] : '?';
+	fa->dv_data = lm_arena_strdup(a, pd->valuestring);
+	if (!fa->dv_data)
+		return ENOMEM;
+	fa->dv_offset = off;
+	fa->dv_size = sz;
 	return 0;
 }
 
@@ -267,6 +276,51 @@ static int parse_metadata(struct lm_delta_commit *c, const cJSON *o, const char 
 	return 0;
 }
 
+static int parse_sidecar(struct lm_delta_commit *c, const cJSON *o, const char **why)
+{
+	const cJSON *path = cJSON_IsObject(o) ? cJSON_GetObjectItemCaseSensitive(o, "path") : NULL;
+	struct lm_delta_sidecar *sc;
+
+	if (!cJSON_IsString(path) || !path->valuestring[0]) {
+		*why = "sidecar without a path";
+		return EINVAL;
+	}
+	if (c->n_sidecars == c->cap_sidecars) {
+		size_t nc = c->cap_sidecars ? c->cap_sidecars * 2 : 8;
+		struct lm_delta_sidecar *p = realloc(c->sidecars, nc * sizeof(*p));
+
+		if (!p)
+			return ENOMEM;
+		c->sidecars = p;
+		c->cap_sidecars = nc;
+	}
+	sc = &c->sidecars[c->n_sidecars];
+	sc->path = lm_arena_strdup(&c->arena, path->valuestring);
+	if (!sc->path)
+		return ENOMEM;
+	if (opt_i64(o, "sizeInBytes", -1, &sc->size) ||
+	    opt_i64(o, "modificationTime", -1, &sc->mtime_ms)) {
+		*why = "sidecar sizeInBytes/modificationTime is not an exact integer";
+		return EINVAL;
+	}
+	c->n_sidecars++;
+	return 0;
+}
+
+static int parse_checkpoint_metadata(struct lm_delta_commit *c, const cJSON *o,
+				     const char **why)
+{
+	int64_t v;
+
+	if (!cJSON_IsObject(o) || opt_i64(o, "version", -1, &v)) {
+		*why = "checkpointMetadata without a valid version";
+		return EINVAL;
+	}
+	c->has_checkpoint_metadata = true;
+	c->checkpoint_version = v;
+	return 0;
+}
+
 static int parse_commit_info(struct lm_delta_commit *c, const cJSON *o)
 {
 	struct lm_delta_commit_info *ci = &c->commit_info;
@@ -354,8 +408,9 @@ static int fast_line(struct lm_delta_commit *c, const char *line, size_t n)
 {
 	struct lm_jscan s = { .p = line, .end = line + n };
 	struct fstr path = { 0 }, st = { 0 }, pd = { 0 };
-	int64_t size = -1, mtime = -1, off = -1, card = -1;
+	int64_t size = -1, mtime = -1, off = -1, card = -1, dvsz = -1;
 	bool size_set = false, mtime_set = false, off_set = false, card_set = false;
+	bool dvsz_set = false;
 	bool dc = false, dc_set = false, dv = false, dv_seen = false, is_add;
 	struct lm_delta_file_action *fa;
 	const char *raw;
@@ -409,6 +464,8 @@ static int fast_line(struct lm_delta_commit *c, const char *line, size_t n)
 								ok = fast_int(&s, &off, &off_set);
 							else if (key_is(raw, len, "cardinality"))
 								ok = fast_int(&s, &card, &card_set);
+							else if (key_is(raw, len, "sizeInBytes"))
+								ok = fast_int(&s, &dvsz, &dvsz_set);
 							else
 								ok = lm_jscan_skip(&s);
 						} while (ok && lm_jscan_eat(&s, ','));
@@ -472,6 +529,10 @@ static int fast_line(struct lm_delta_commit *c, const char *line, size_t n)
 		fa->dv_id = id;
 		fa->dv_cardinality = card;
 		fa->flags |= LM_DELTA_HAS_DV;
+		fa->dv_storage = a[0] && !a[1] ? a[0] : '?';
+		fa->dv_data = b;
+		fa->dv_offset = off;
+		fa->dv_size = dvsz;
 	}
 	return 0;
 }
@@ -535,9 +596,9 @@ static int parse_line(struct lm_delta_commit *c, const char *line, size_t n, con
 		else if (!strcmp(k, "domainMetadata"))
 			c->n_domain++;
 		else if (!strcmp(k, "checkpointMetadata"))
-			c->has_checkpoint_metadata = true;
+			rc = parse_checkpoint_metadata(c, it, why);
 		else if (!strcmp(k, "sidecar"))
-			c->n_sidecars++;
+			rc = parse_sidecar(c, it, why);
 		else
 			c->n_other++;
 		if (rc)
@@ -643,11 +704,14 @@ void lm_delta_log_name_parse(const char *name, struct lm_delta_log_name *out)
 bool lm_delta_reader_feature_supported(const char *f)
 {
 	/* Features that do not change which files a version holds, or that this reader
-	 * handles (deletion vectors: files stay listed and are flagged). */
+	 * handles: deletionVectors (files stay listed and are flagged; @info decodes the
+	 * vectors), v2Checkpoint (read), columnMapping (names in @info), inCommitTimestamp
+	 * (timestamp lookups), catalogManaged (refused when _staged_commits/ exists).
+	 * docs/SEMANTICS.md "Delta reader features" is the table. */
 	static const char *ok[] = {
 		"columnMapping", "deletionVectors", "timestampNtz", "typeWidening",
 		"typeWidening-preview", "v2Checkpoint", "vacuumProtocolCheck", "variantType",
-		"variantType-preview", "variantShredding-preview", "domainMetadata",
+		"variantType-preview", "variantShredding", "variantShredding-preview", "domainMetadata",
 		"icebergCompatV1", "icebergCompatV2", "inCommitTimestamp", "appendOnly",
 		"invariants", "checkConstraints", "changeDataFeed", "generatedColumns",
 		"identityColumns", "rowTracking", "clustering", "allowColumnDefaults",
@@ -658,5 +722,9 @@ bool lm_delta_reader_feature_supported(const char *f)
 	for (int i = 0; ok[i]; i++)
 		if (!strcmp(f, ok[i]))
 			return true;
+	/* icebergCompatV<n>: writer-only features of every generation */
+	if (!strncmp(f, "icebergCompatV", 14) && f[14] >= '1' && f[14] <= '9' &&
+	    all_digits(f + 14, strlen(f + 14)))
+		return true;
 	return false;
 }

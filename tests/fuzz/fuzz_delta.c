@@ -1,5 +1,7 @@
 /* fuzz_delta.c — fuzz target for the Delta commit decoder (cJSON path and the add/remove
- * scanner), _delta_log name parsing and percent-decoding.
+ * scanner), _delta_log name parsing, percent-decoding, and the other pure Delta
+ * decoders: _last_checkpoint (with its checksum canonicalization), Z85, deletion vector
+ * names, records and RoaringBitmapArrays, timestamp names.
  *
  * libFuzzer:  clang -fsanitize=fuzzer,address,undefined -Iinclude tests/fuzz/fuzz_delta.c \
  *               src/format/delta_actions.c src/format/json_scan.c src/util/[a-z]*.c -lcjson \
@@ -69,7 +71,45 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			free(dec);
 		}
 		(void)lm_relpath_ok(str);
+		{
+			int64_t ms;
+			char rel[512];
+
+			(void)lm_delta_time_parse(str, &ms);
+			if (!lm_delta_dv_relpath(str, rel, sizeof(rel)) && !strstr(rel, "deletion_vector_"))
+				abort();
+		}
 		free(str);
+	}
+	{
+		struct lm_delta_last_checkpoint lc;
+		struct lm_err e3;
+
+		if (!lm_delta_last_checkpoint_parse((const char *)data, size, &lc, &e3) && lc.version < 0)
+			abort();
+	}
+	{
+		/* the input as a DV record, a bitmap, and as Z85 text */
+		const uint8_t *dv = NULL;
+		uint64_t *rows = NULL;
+		size_t dlen = 0, nrows = 0, zl = 0;
+		struct lm_err e4;
+		uint8_t *z = malloc(size / 5 * 4 + 1);
+
+		if (!lm_delta_dv_file_slice(data, size, true, 1, -1, &dv, &dlen, &e4) &&
+		    (dv < data || dv + dlen > data + size))
+			abort();
+		if (!lm_delta_dv_bitmap_decode(data, size, 1u << 20, &rows, &nrows, &e4)) {
+			for (size_t i = 1; i < nrows; i++)
+				if (rows[i] <= rows[i - 1])
+					abort();
+			free(rows);
+		}
+		if (z && size % 5 == 0 &&
+		    !lm_delta_z85_decode((const char *)data, size, z, size / 5 * 4, &zl) &&
+		    zl > size / 5 * 4)
+			abort();
+		free(z);
 	}
 	return 0;
 }
@@ -110,8 +150,9 @@ static void feed(const char *path, int depth)
 	if (S_ISREG(st.st_mode)) {
 		size_t l = strlen(path);
 
-		/* In a Delta corpus only the log's JSON matters here. */
-		if (depth == 0 || (l > 5 && !strcmp(path + l - 5, ".json")) || strstr(path, "/seeds/"))
+		/* In a Delta corpus: the log's JSON, _last_checkpoint, deletion vector files. */
+		if (depth == 0 || (l > 5 && !strcmp(path + l - 5, ".json")) || strstr(path, "/seeds/") ||
+		    (l > 4 && !strcmp(path + l - 4, ".bin")) || strstr(path, "_last_checkpoint"))
 			feed_file(path);
 		return;
 	}

@@ -1,8 +1,10 @@
 // corpus.test.mjs — mount the shared corpus's Delta tables ($LM_CORPUS/delta, in place)
-// and compare every JSON-replayable version with EXPECTED.tsv and
-// EXPECTED-json-replay-checkpointed.tsv; every status row must be a refusal (EIO on the
-// affected versions, a log line naming the table and the reason); sampled bytes must equal
-// the source. Without the corpus this file says so loudly and skips.
+// and compare every version with EXPECTED.tsv, EXPECTED-json-replay-checkpointed.tsv and
+// EXPECTED-checkpoint-oracle.tsv (versions only a checkpoint can rebuild; where a version
+// is in several files they agree); every status row those files do not cover must be a
+// refusal (EIO on the affected versions, a log line naming the table and the reason);
+// sampled bytes must equal the source. Without the corpus this file says so loudly and
+// skips.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -17,6 +19,7 @@ import { tableEntries } from './lib/lake.mjs';
 const DELTA = path.join(CORPUS, 'delta');
 const EXPECTED = path.join(CORPUS, 'EXPECTED.tsv');
 const REPLAY = path.join(CORPUS, 'EXPECTED-json-replay-checkpointed.tsv');
+const ORACLE = path.join(CORPUS, 'EXPECTED-checkpoint-oracle.tsv');
 
 let skip = false;
 if (!fs.existsSync(DELTA) || !fs.existsSync(EXPECTED)) skip = loudSkip('corpus mount tests', `no corpus at ${CORPUS} (set LM_CORPUS)`);
@@ -87,12 +90,13 @@ const reasonsFor = (status) => REASONS[status] ?? [status];
 const nameRe = (name) => new RegExp(`(^|[^\\w.-])${name.replace(/[.*+?^${}()|[\]\\-]/g, '\\$&')}([^\\w.-]|$)`);
 
 describe(`corpus Delta tables through the mount (${BACKEND})`, { skip, timeout: 600_000 }, () => {
-	let tmp, pub, m, mnt, expected, replay;
+	let tmp, pub, m, mnt, expected, replay, oracle;
 	const allowedRefusals = new Set(); // tables whose refusal is allowed (see above)
 
 	before(async () => {
 		expected = parseExpected(EXPECTED);
 		replay = fs.existsSync(REPLAY) ? parseExpected(REPLAY) : new Map();
+		oracle = fs.existsSync(ORACLE) ? parseExpected(ORACLE) : new Map();
 		tmp = makeTmpdir('corpus');
 		pub = await publish(DELTA, 'corpus');
 		mnt = path.join(tmp, 'mnt');
@@ -107,10 +111,28 @@ describe(`corpus Delta tables through the mount (${BACKEND})`, { skip, timeout: 
 		}
 	});
 
+	// Versions from the JSON replay and the checkpoint oracle, merged (they must agree).
+	const covered = (table) => {
+		const versions = new Map(replay.get(table)?.versions ?? []);
+		for (const [v, x] of oracle.get(table)?.versions ?? []) {
+			const y = versions.get(v);
+			if (y && (y.count !== x.count || y.sha !== x.sha || String(y.paths) !== String(x.paths)))
+				throw new Error(`${table} v${v}: EXPECTED-json-replay-checkpointed.tsv and EXPECTED-checkpoint-oracle.tsv disagree`);
+			versions.set(v, x);
+		}
+		return versions;
+	};
 	const numericTables = () => {
 		const list = [];
 		for (const [table, e] of expected) if (e.versions.size) list.push({ table, e, exact: true });
-		for (const [table, e] of replay) if (e.versions.size && !expected.get(table)?.versions.size) list.push({ table, e, exact: false });
+		for (const table of new Set([...replay.keys(), ...oracle.keys()])) {
+			if (expected.get(table)?.versions.size) continue;
+			const versions = covered(table);
+			// A table whose status row says its JSON commits are complete (the replay file
+			// has it) shows exactly the versions the two files name; the others (a log that
+			// starts late, a gap after which only a checkpoint helps) may show more.
+			if (versions.size) list.push({ table, e: { versions }, exact: !!replay.get(table)?.versions.size });
+		}
 		return list;
 	};
 
@@ -120,7 +142,7 @@ describe(`corpus Delta tables through the mount (${BACKEND})`, { skip, timeout: 
 		assert.deepEqual(names, want);
 	});
 
-	it('every JSON-replayable version lists exactly the expected files', async () => {
+	it('every version lists exactly the expected files', async () => {
 		const problems = [];
 		let versions = 0, files = 0;
 		for (const { table, e, exact } of numericTables()) {
@@ -131,6 +153,8 @@ describe(`corpus Delta tables through the mount (${BACKEND})`, { skip, timeout: 
 			if (exact && JSON.stringify(listed.versions) !== JSON.stringify(want))
 				problems.push(`${table}: versions ${JSON.stringify(listed.versions)}, expected ${JSON.stringify(want)}`);
 			let enc = null;
+			const missingVersions = want.filter((v) => !listed.versions.includes(v));
+			if (!exact && missingVersions.length) problems.push(`${table}: versions ${JSON.stringify(missingVersions)} are not listed`);
 			for (const v of want) {
 				const x = e.versions.get(v);
 				if (!listed.versions.includes(v)) { problems.push(`${table}: @v${v} not listed`); continue; }
@@ -201,7 +225,7 @@ describe(`corpus Delta tables through the mount (${BACKEND})`, { skip, timeout: 
 		const problems = [];
 		let refusedSeen = 0;
 		for (const [table, e] of expected) {
-			if (!e.status || replay.get(table)?.versions.size) continue;
+			if (!e.status || covered(table).size) continue;
 			const tdir = path.join(mnt, table);
 			const listed = await tableEntries(tdir).catch((err) => ({ versions: [], err }));
 			if (e.status === 'no-commits') {
@@ -238,6 +262,50 @@ describe(`corpus Delta tables through the mount (${BACKEND})`, { skip, timeout: 
 		}
 		assertNoProblems(problems, 'refusal problems');
 		assert.ok(refusedSeen > 0, 'some versions were refused');
+	});
+
+	// DAT (Delta Acceptance Tests): every expected snapshot of _expected/dat/<table>/: the
+	// version (@latest for "latest"), the protocol versions and properties (@info/vN.json),
+	// and the rows: DuckDB over @vN, less the rows @info/vN/deleted_rows.csv names
+	// (anti-join, as docs/SEMANTICS.md shows), equals the expected table_content.
+	it('DAT tables: version, protocol, properties and DuckDB row counts over the mount', async (t) => {
+		const dat = path.join(CORPUS, '_expected', 'dat');
+		if (!fs.existsSync(dat)) return t.skip('no _expected/dat in the corpus');
+		const { openDuck, sqlString } = await import('../../tools/js/duck.mjs');
+		const duck = await openDuck();
+		const problems = [];
+		let checked = 0;
+		try {
+			for (const table of fs.readdirSync(dat).sort()) {
+				for (const which of fs.readdirSync(path.join(dat, table, 'expected')).sort()) {
+					const exp = path.join(dat, table, 'expected', which);
+					const meta = JSON.parse(fs.readFileSync(path.join(exp, 'table_version_metadata.json'), 'utf8'));
+					const v = meta.version, tdir = path.join(mnt, table), vdir = path.join(tdir, `@v${v}`);
+					if (which === 'latest') {
+						const target = await fsp.readlink(path.join(tdir, '@latest')).catch((e) => e.code);
+						if (target !== `@v${v}`) problems.push(`${table}: @latest -> ${target}, expected @v${v}`);
+					}
+					const info = JSON.parse(await fsp.readFile(path.join(tdir, '@info', `v${v}.json`), 'utf8'));
+					if (info.protocol?.minReaderVersion !== meta.min_reader_version || info.protocol?.minWriterVersion !== meta.min_writer_version)
+						problems.push(`${table} v${v}: protocol ${JSON.stringify(info.protocol)}, expected ${meta.min_reader_version}/${meta.min_writer_version}`);
+					for (const [k, val] of Object.entries(meta.properties ?? {}))
+						if (info.configuration?.[k] !== val) problems.push(`${table} v${v}: property ${k} = ${info.configuration?.[k]}, expected ${val}`);
+					const listed = (await walk(vdir, { stat: false })).filter((f) => f.type === 'file');
+					if (listed.some((f) => !fs.existsSync(path.join(DELTA, table, f.rel)))) continue; // data files absent from the copy
+					const want = Number(await duck.scalar(`SELECT count(*) FROM read_parquet(${sqlString(path.join(exp, 'table_content', '*.parquet'))})`));
+					const got = listed.length ? Number(await duck.scalar(`SELECT count(*) FROM read_parquet(${sqlString(vdir + '/**/*.parquet')}, filename = true, file_row_number = true) d
+						ANTI JOIN read_csv(${sqlString(path.join(tdir, '@info', `v${v}`, 'deleted_rows.csv'))}, header = true, columns = {'file': 'VARCHAR', 'row_index': 'BIGINT'}) x
+						ON d.filename = ${sqlString(vdir + '/')} || x.file AND d.file_row_number = x.row_index`)) : 0;
+					if (got !== want) problems.push(`${table} v${v} (${which}): ${got} rows through the mount, expected ${want}`);
+					checked++;
+				}
+			}
+		} finally {
+			duck.close();
+		}
+		assertNoProblems(problems, 'DAT mismatches');
+		assert.ok(checked >= 15, `checked ${checked} DAT snapshots`);
+		process.stderr.write(`corpus: ${checked} DAT snapshots match\n`);
 	});
 
 	it('the daemon is alive and logged nothing about tables that are fine', () => {

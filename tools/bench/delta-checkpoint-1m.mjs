@@ -1,0 +1,97 @@
+// delta-checkpoint-1m — how fast the file list of a version whose checkpoint holds 1M
+// add actions is built, cold, against DuckDB reading add.path and add.size from the same
+// checkpoint file in the same run.
+//
+//   node tools/bench/delta-checkpoint-1m.mjs [--runs N] [--adds N] [--keep] [TABLE_DIR]
+//
+// Without TABLE_DIR, a table is generated first in a temporary folder with
+// tools/bench/delta-gen.mjs big-checkpoint (the checkpoint is written by DuckDB with the
+// real nested checkpoint schema: stats, partition values, tags, deletion vector
+// structs...). Each run is cold (a new process / a new DuckDB instance):
+//   lmctl       `lmctl files TABLE 1`: footer, projected column chunks of add.*, replay,
+//               sorted snapshot, 1M lines printed (to /dev/null)
+//   lmctl+1     `lmctl files TABLE 2`: the same plus one commit after the checkpoint
+//               (the live-file index is built)
+//   duckdb      a new in-process instance; CREATE TEMP TABLE AS SELECT add.path, add.size
+//               FROM read_parquet(checkpoint) WHERE add IS NOT NULL (both columns read and
+//               materialised, nothing printed)
+// and prints medians and ratios (ours / DuckDB; < 1 is faster than DuckDB).
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, existsSync, rmSync, openSync, closeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { openDuck, sqlString } from '../js/duck.mjs';
+
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const args = process.argv.slice(2);
+const opt = (name, dflt) => {
+	const i = args.indexOf(name);
+	if (i < 0) return dflt;
+	const v = args[i + 1];
+	args.splice(i, 2);
+	return Number(v);
+};
+const runs = opt('--runs', 5);
+const adds = opt('--adds', 1_000_000);
+const keep = args.includes('--keep');
+const build = process.env.LM_BUILD ?? join(repo, 'build');
+const lmctl = join(build, 'tools/lmctl');
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const now = () => Number(process.hrtime.bigint()) / 1e6;
+
+let table = args.find((a) => !a.startsWith('--'));
+let tmp = null;
+if (!table) {
+	tmp = mkdtempSync(join(tmpdir(), 'lm-bench-ckpt-'));
+	table = join(tmp, 'big');
+	const t = now();
+	const r = spawnSync(process.execPath, [join(repo, 'tools/bench/delta-gen.mjs'), 'big-checkpoint', '--adds', String(adds), table], { stdio: 'inherit' });
+	if (r.status !== 0) throw new Error('generator failed');
+	console.log(`generated ${adds} adds in ${((now() - t) / 1000).toFixed(1)} s: ${table}`);
+}
+const ckpt = join(table, '_delta_log', '00000000000000000001.checkpoint.parquet');
+if (!existsSync(ckpt)) throw new Error(`${ckpt} is missing`);
+
+function timeLmctl(version) {
+	const devnull = openSync('/dev/null', 'w');
+	const t = now();
+	const r = spawnSync(lmctl, ['files', table, String(version)], { stdio: ['ignore', devnull, 'pipe'] });
+	const ms = now() - t;
+	closeSync(devnull);
+	if (r.status !== 0) throw new Error(`lmctl failed: ${r.stderr}`);
+	return ms;
+}
+
+async function timeDuck() {
+	const t = now();
+	const d = await openDuck();
+	try {
+		await d.run(`CREATE TEMP TABLE x AS SELECT "add".path AS path, "add".size AS size FROM read_parquet(${sqlString(ckpt)}) WHERE "add" IS NOT NULL`);
+		const ms = now() - t;
+		const n = Number(await d.scalar('SELECT count(*) FROM x'));
+		if (n !== adds && !args.length) throw new Error(`DuckDB read ${n} adds`);
+		return ms;
+	} finally {
+		d.close();
+	}
+}
+
+const res = { lmctl: [], lmctl1: [], duckdb: [] };
+// One warm-up of each (page cache, dynamic loading), not counted.
+timeLmctl(1);
+await timeDuck();
+for (let i = 0; i < runs; i++) {
+	res.lmctl.push(timeLmctl(1));
+	res.lmctl1.push(timeLmctl(2));
+	res.duckdb.push(await timeDuck());
+}
+const d = median(res.duckdb);
+const line = (name, xs) => `| ${name} | ${median(xs).toFixed(0)} ms | ${(median(xs) / d).toFixed(2)}× |`;
+console.log(`\n${adds} adds, ${runs} runs, medians:\n`);
+console.log('| what | median | vs DuckDB |');
+console.log('| --- | --- | --- |');
+console.log(line('`lmctl files TABLE 1` (checkpoint only)', res.lmctl));
+console.log(line('`lmctl files TABLE 2` (checkpoint + 1 commit)', res.lmctl1));
+console.log(line('DuckDB: add.path, add.size of the checkpoint', res.duckdb));
+if (tmp && !keep) rmSync(tmp, { recursive: true, force: true });

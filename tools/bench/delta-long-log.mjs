@@ -1,0 +1,90 @@
+// delta-long-log — a 100k-commit _delta_log with a checkpoint every 10 versions: how long
+// and how many storage requests a cold lookup of one version takes (no listing of the
+// whole log: _last_checkpoint, start-after listings, the checkpoint, the commits after
+// it). Goal (issue 4): < 1 s and < 20 requests for any version.
+//
+//   node tools/bench/delta-long-log.mjs [--commits N] [--every K] [--keep] [TABLE_DIR]
+//
+// Without TABLE_DIR the table is generated first (tools/bench/delta-gen.mjs long-log).
+// Each lookup is `lmctl files TABLE V` in a new process (cold). Time: the median of 3
+// runs. Requests, counted with strace on the local backend: every open of an object
+// under _delta_log/ is one GET (a ranged read; lm_store_get_all may need two for a big
+// object, counted as two opens) and every open of the _delta_log/ folder itself one
+// LIST call. On S3 a LIST call returns up to 1000 keys per page; the listings here stay
+// within one page each (see docs/benchmarks.md).
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, existsSync, rmSync, readFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const args = process.argv.slice(2);
+const opt = (name, dflt) => {
+	const i = args.indexOf(name);
+	if (i < 0) return dflt;
+	const v = args[i + 1];
+	args.splice(i, 2);
+	return Number(v);
+};
+const commits = opt('--commits', 100_000);
+const every = opt('--every', 10);
+const keep = args.includes('--keep');
+const build = process.env.LM_BUILD ?? join(repo, 'build');
+const lmctl = join(build, 'tools/lmctl');
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const now = () => Number(process.hrtime.bigint()) / 1e6;
+
+let table = args.find((a) => !a.startsWith('--'));
+let tmp = null;
+if (!table) {
+	tmp = mkdtempSync(join(tmpdir(), 'lm-bench-log-'));
+	table = join(tmp, 'long');
+	const t = now();
+	const r = spawnSync(process.execPath, [join(repo, 'tools/bench/delta-gen.mjs'), 'long-log', '--commits', String(commits), '--every', String(every), table], { stdio: 'inherit' });
+	if (r.status !== 0) throw new Error('generator failed');
+	console.log(`generated ${commits} commits in ${((now() - t) / 1000).toFixed(1)} s: ${table}`);
+}
+const names = readdirSync(join(table, '_delta_log'));
+const last = Math.max(...names.filter((n) => /^\d{20}\.json$/.test(n)).map((n) => Number(n.slice(0, 20))));
+console.log(`${names.length} objects in _delta_log, newest version ${last}`);
+
+function run(version) {
+	const t = now();
+	const r = spawnSync(lmctl, ['files', table, String(version)], { maxBuffer: 1 << 26 });
+	const ms = now() - t;
+	if (r.status !== 0) throw new Error(`lmctl files ${version}: ${r.stderr}`);
+	return { ms, files: r.stdout.toString().split('\n').filter(Boolean).length };
+}
+
+function requests(version) {
+	const trace = join(tmpdir(), `lm-bench-strace-${process.pid}`);
+	const r = spawnSync('strace', ['-f', '-e', 'trace=openat,openat2', '-o', trace, lmctl, 'files', table, String(version)], { maxBuffer: 1 << 26 });
+	if (r.status !== 0) throw new Error(`strace lmctl: ${r.stderr}`);
+	let gets = 0, lists = 0;
+	for (const line of readFileSync(trace, 'utf8').split('\n')) {
+		if (!/= \d+$/.test(line)) continue;       // failed opens are not requests
+		const m = /"([^"]*_delta_log[^"]*)"/.exec(line);
+		if (!m) continue;
+		if (/_delta_log\/?$/.test(m[1]) || line.includes('O_DIRECTORY')) lists++;
+		else gets++;
+	}
+	rmSync(trace, { force: true });
+	return { gets, lists };
+}
+
+const versions = [...new Set([last, last - 1, last - 9, Math.floor(last / 2) + 3, 12345, 1009, 15, 9, 0])]
+	.filter((v) => v >= 0 && v <= last).sort((a, b) => b - a);
+console.log('\n| version | files | cold time (median of 3) | GET | LIST | requests |');
+console.log('| --- | --- | --- | --- | --- | --- |');
+let worstMs = 0, worstReq = 0;
+for (const v of versions) {
+	const runs = [run(v), run(v), run(v)];
+	const { gets, lists } = requests(v);
+	const ms = median(runs.map((x) => x.ms));
+	worstMs = Math.max(worstMs, ms);
+	worstReq = Math.max(worstReq, gets + lists);
+	console.log(`| ${v} | ${runs[0].files} | ${ms.toFixed(0)} ms | ${gets} | ${lists} | ${gets + lists} |`);
+}
+console.log(`\nworst: ${worstMs.toFixed(0)} ms, ${worstReq} requests (goal: < 1000 ms, < 20)`);
+if (tmp && !keep) rmSync(tmp, { recursive: true, force: true });
