@@ -165,7 +165,7 @@ if [ -w /dev/fuse ] && command -v fusermount3 >/dev/null; then
   for _ in $(seq 100); do grep -q " $mnt fuse" /proc/mounts && break; kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
   if grep -q " $mnt fuse.lakemount" /proc/mounts; then
     ok "packaged lakemount mounts (fuse.lakemount)"
-    [ "$(ls "$mnt/t" | tr '\n' ' ')" = "@latest @v0 " ] && ok "lists @v0 and @latest" || bad "listing: $(ls "$mnt/t")"
+    [ "$(ls "$mnt/t" | tr '\n' ' ')" = "@info @latest @v0 " ] && ok "lists @info, @latest and @v0" || bad "listing: $(ls "$mnt/t")"
     cmp -s "$mnt/t/@v0/part-0.parquet" "$lake/t/part-0.parquet" && ok "reads the bytes" || bad "bytes differ"
     kill -TERM "$pid"; wait "$pid"; rc=$?; pid=""
     [ $rc -eq 0 ] && ok "SIGTERM: exit 0" || bad "SIGTERM: exit $rc"
