@@ -287,25 +287,34 @@ out:
 	return rc;
 }
 
-static int read_schema(struct parse *ps, uint8_t ty)
+/* A FileMetaData field that must be a list of structs and may appear once: check the
+ * type, mark it seen, and read the list header (element count in *n). */
+static int once_struct_list(struct parse *ps, uint8_t ty, bool *seen, const char *what,
+			    uint32_t *n)
 {
 	uint8_t et;
-	uint32_t n;
-	int rc;
+	int rc = pq_t_expect(&ps->t, ty, PQ_T_LIST, what);
 
-	EXPECT(ty, PQ_T_LIST, "FileMetaData.schema");
-	if (ps->have_schema) {
-		rc = pq_t_fail(&ps->t, "FileMetaData.schema given twice");
-		goto out;
-	}
-	ps->have_schema = true;
-	rc = pq_t_list(&ps->t, &et, &n);
+	if (rc)
+		return rc;
+	if (*seen)
+		return pq_t_fail(&ps->t, "%s given twice", what);
+	*seen = true;
+	rc = pq_t_list(&ps->t, &et, n);
+	if (rc)
+		return rc;
+	if (et != PQ_T_STRUCT)
+		return pq_t_fail(&ps->t, "%s is not a list of structs", what);
+	return 0;
+}
+
+static int read_schema(struct parse *ps, uint8_t ty)
+{
+	uint32_t n;
+	int rc = once_struct_list(ps, ty, &ps->have_schema, "FileMetaData.schema", &n);
+
 	if (rc)
 		goto out;
-	if (et != PQ_T_STRUCT) {
-		rc = pq_t_fail(&ps->t, "FileMetaData.schema is not a list of structs");
-		goto out;
-	}
 	if (n == 0) {
 		rc = pq_t_fail(&ps->t, "empty schema");
 		goto out;
@@ -527,23 +536,11 @@ out:
 
 static int read_row_groups(struct parse *ps, uint8_t ty)
 {
-	uint8_t et;
 	uint32_t n;
-	int rc;
+	int rc = once_struct_list(ps, ty, &ps->have_rgs, "FileMetaData.row_groups", &n);
 
-	EXPECT(ty, PQ_T_LIST, "FileMetaData.row_groups");
-	if (ps->have_rgs) {
-		rc = pq_t_fail(&ps->t, "FileMetaData.row_groups given twice");
-		goto out;
-	}
-	ps->have_rgs = true;
-	rc = pq_t_list(&ps->t, &et, &n);
 	if (rc)
 		goto out;
-	if (et != PQ_T_STRUCT) {
-		rc = pq_t_fail(&ps->t, "FileMetaData.row_groups is not a list of structs");
-		goto out;
-	}
 	ps->m->row_groups = pq_arena_alloc(ps->arena, (size_t)n * sizeof(*ps->m->row_groups) + 1);
 	if (!ps->m->row_groups) {
 		rc = nomem(ps);
