@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "lm/arena.h"
 #include "lm/buf.h"
 #include "lm/err.h"
 #include "lm/snapshot.h"
@@ -116,6 +117,41 @@ int lm_delta_table_open(struct lm_store *store, const char *key, const char *nam
 /* Copy of the version list (ascending); *out malloc'd. Lists first if never listed. */
 int lm_delta_table_versions(struct lm_table *t, struct lm_version_info **out, size_t *n,
 			    struct lm_err *err);
+
+/* Forensics (src/delta/forensics.c): the table root's storage against every version
+ * the log can rebuild. Format-owned and hidden keys (any component starting with '_' or
+ * '.': _delta_log/, _change_data/, .crc) and deletion-vector files are not considered. */
+enum lm_forensic_kind {
+	LM_FX_ORPHAN,    /* present, never referenced, at least min_age old */
+	LM_FX_RECENT,    /* present, never referenced, younger than min_age */
+	LM_FX_REMOVED,   /* present, referenced by an earlier version, not by the newest */
+	LM_FX_MISSING,   /* referenced by some version, absent from storage */
+};
+
+struct lm_forensic_file {
+	const char *path;          /* relative to the table root */
+	enum lm_forensic_kind kind;
+	uint64_t size;             /* storage size (missing: the size the log records) */
+	int64_t mtime_ms;          /* LastModified; -1 for missing */
+	int64_t first_version;     /* first / last version whose live set holds it; */
+	int64_t last_version;      /* -1: never referenced */
+	int64_t removed_version;   /* removed: the next rebuilt version after last_version */
+	int64_t removed_ms;        /* and its commit time; -1 otherwise */
+};
+
+struct lm_delta_forensics {
+	struct lm_forensic_file *f;   /* sorted by path; only files with a finding */
+	size_t n;
+	size_t n_orphan, n_recent, n_removed, n_missing;
+	int64_t latest;               /* newest version rebuilt, -1 none */
+	int64_t restore;              /* newest rebuilt version whose files are all present */
+	struct lm_arena arena;
+};
+
+int lm_delta_forensics_run(struct lm_table *t, int64_t now_ms, int64_t min_age_ms,
+			   struct lm_delta_forensics **out, struct lm_err *err);
+void lm_delta_forensics_free(struct lm_delta_forensics *fx);
+const char *lm_forensic_kind_name(enum lm_forensic_kind k);
 
 /* ---- Iceberg specifics (src/iceberg) ---- */
 

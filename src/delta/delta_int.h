@@ -260,6 +260,16 @@ int lm_delta_history_json(struct lm_delta_table *t, struct lm_buf *out, struct l
 int lm_delta_dv_rows(struct lm_delta_table *t, const struct lm_delta_dvref *d,
 		     int64_t cardinality, uint64_t **rows, size_t *n, struct lm_err *err);
 
+/* ---- forensics (forensics.c) ---- */
+
+/* Nothing younger is called an orphan (it is "recent": a writer may be in flight). */
+#define LM_DELTA_ORPHAN_MIN_AGE_MS (3600 * 1000)
+/* @info/<which>.json for which = "orphans", "removed", "missing" (a full scan: log,
+ * every rebuilt version, the table root's listing). Takes t's lock itself: call
+ * without it. */
+int lm_delta_forensics_json(struct lm_table *t, const char *which, struct lm_buf *out,
+			    struct lm_err *err);
+
 /* ---- @info (info.c) ---- */
 
 int lm_delta_info_list(struct lm_table *t, const char *dir, struct lm_info_entry **out,

@@ -9,7 +9,12 @@
  *                           how it was built, which versions are reconstructible
  *   vN/deleted_rows.csv     file,row_index for every row a deletion vector of version N
  *                           deletes (an anti-join input, see docs/SEMANTICS.md)
- * Version files never change (immutable, cached here, small LRU); history.json may.
+ *   orphans.json, removed.json, missing.json
+ *                           forensics (forensics.c): files never referenced (and
+ *                           "recent" ones, younger than an hour), removed but present,
+ *                           referenced but absent, with the versions and times why
+ * Version files never change (immutable, cached here, small LRU); history.json and the
+ * forensics reports may (re-generated on every read).
  * Owns struct lm_delta_info_cache. May call: delta/table, delta/history, delta/dv,
  * snapshot, util, cJSON. */
 #include <errno.h>
@@ -136,7 +141,7 @@ int lm_delta_info_list(struct lm_table *base, const char *dir, struct lm_info_en
 	if (!t->listed && (rc = lm_delta_refresh_locked(t, err)))
 		goto out;
 	if (!*dir) {
-		v = calloc(2 * t->log.n + 1, sizeof(*v));
+		v = calloc(2 * t->log.n + 4, sizeof(*v));
 		if (!v) {
 			rc = lm_err_set(err, ENOMEM, "out of memory");
 			goto out;
@@ -151,6 +156,9 @@ int lm_delta_info_list(struct lm_table *base, const char *dir, struct lm_info_en
 			v[k].is_dir = true;
 			k++;
 		}
+		snprintf(v[k++].name, sizeof(v->name), "missing.json");
+		snprintf(v[k++].name, sizeof(v->name), "orphans.json");
+		snprintf(v[k++].name, sizeof(v->name), "removed.json");
 	} else if (parse_path(dir, &ver) == 3 && shown_index(t, ver) >= 0) {
 		v = calloc(1, sizeof(*v));
 		if (!v) {
@@ -552,8 +560,18 @@ int lm_delta_info_read(struct lm_table *base, const char *path, struct lm_buf *o
 	int kind, rc = 0;
 
 	lm_buf_init(&tmp, MAX_INFO_BYTES);
-	pthread_mutex_lock(&t->lock);
 	*immutable = false;
+	if (!strcmp(path, "orphans.json") || !strcmp(path, "removed.json") ||
+	    !strcmp(path, "missing.json")) {
+		char which[16];
+
+		/* a full scan that takes the lock itself (through the table interface) */
+		snprintf(which, sizeof(which), "%.*s", (int)(strlen(path) - 5), path);
+		rc = lm_delta_forensics_json(base, which, out, err);
+		lm_buf_free(&tmp);
+		return rc;
+	}
+	pthread_mutex_lock(&t->lock);
 	if (!strcmp(path, "history.json")) {
 		rc = lm_delta_history_json(t, out, err);
 		goto out;

@@ -521,11 +521,14 @@ Test(ddriver, info_files)
 	t = open_on(st, "t");
 	cr_assert(lm_table_has_info(t));
 	cr_assert_eq(lm_table_info_list(t, "", &e, &n, &err), 0, "%s", err.msg);
-	cr_assert_eq(n, 5);
+	cr_assert_eq(n, 8);
 	cr_assert_str_eq(e[0].name, "history.json");
 	cr_assert_str_eq(e[1].name, "v0.json");
 	cr_assert_str_eq(e[2].name, "v0");
 	cr_assert(e[2].is_dir);
+	cr_assert_str_eq(e[5].name, "missing.json");
+	cr_assert_str_eq(e[6].name, "orphans.json");
+	cr_assert_str_eq(e[7].name, "removed.json");
 	free(e);
 	cr_assert_eq(lm_table_info_list(t, "v1", &e, &n, &err), 0);
 	cr_assert_eq(n, 1);
