@@ -17,39 +17,15 @@
 //               materialised, nothing printed)
 // and prints medians and ratios (ours / DuckDB; < 1 is faster than DuckDB).
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, existsSync, rmSync, openSync, closeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { existsSync, openSync, closeSync } from 'node:fs';
+import { join } from 'node:path';
+import { lmctl, median, now, numOpt, deltaTable } from './common.mjs';
 import { openDuck, sqlString } from '../js/duck.mjs';
 
-const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const args = process.argv.slice(2);
-const opt = (name, dflt) => {
-	const i = args.indexOf(name);
-	if (i < 0) return dflt;
-	const v = args[i + 1];
-	args.splice(i, 2);
-	return Number(v);
-};
-const runs = opt('--runs', 5);
-const adds = opt('--adds', 1_000_000);
-const keep = args.includes('--keep');
-const build = process.env.LM_BUILD ?? join(repo, 'build');
-const lmctl = join(build, 'tools/lmctl');
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const now = () => Number(process.hrtime.bigint()) / 1e6;
-
-let table = args.find((a) => !a.startsWith('--'));
-let tmp = null;
-if (!table) {
-	tmp = mkdtempSync(join(tmpdir(), 'lm-bench-ckpt-'));
-	table = join(tmp, 'big');
-	const t = now();
-	const r = spawnSync(process.execPath, [join(repo, 'tools/bench/delta-gen.mjs'), 'big-checkpoint', '--adds', String(adds), table], { stdio: 'inherit' });
-	if (r.status !== 0) throw new Error('generator failed');
-	console.log(`generated ${adds} adds in ${((now() - t) / 1000).toFixed(1)} s: ${table}`);
-}
+const runs = numOpt(args, '--runs', 5);
+const adds = numOpt(args, '--adds', 1_000_000);
+const { table, done } = deltaTable(args, { kind: 'big-checkpoint', genArgs: ['--adds', String(adds)], label: 'big', what: `${adds} adds` });
 const ckpt = join(table, '_delta_log', '00000000000000000001.checkpoint.parquet');
 if (!existsSync(ckpt)) throw new Error(`${ckpt} is missing`);
 
@@ -94,4 +70,4 @@ console.log('| --- | --- | --- |');
 console.log(line('`lmctl files TABLE 1` (checkpoint only)', res.lmctl));
 console.log(line('`lmctl files TABLE 2` (checkpoint + 1 commit)', res.lmctl1));
 console.log(line('DuckDB: add.path, add.size of the checkpoint', res.duckdb));
-if (tmp && !keep) rmSync(tmp, { recursive: true, force: true });
+done();

@@ -13,38 +13,15 @@
 // LIST call. On S3 a LIST call returns up to 1000 keys per page; the listings here stay
 // within one page each (see docs/benchmarks.md).
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, existsSync, rmSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, rmSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { lmctl, median, now, numOpt, deltaTable } from './common.mjs';
 
-const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const args = process.argv.slice(2);
-const opt = (name, dflt) => {
-	const i = args.indexOf(name);
-	if (i < 0) return dflt;
-	const v = args[i + 1];
-	args.splice(i, 2);
-	return Number(v);
-};
-const commits = opt('--commits', 100_000);
-const every = opt('--every', 10);
-const keep = args.includes('--keep');
-const build = process.env.LM_BUILD ?? join(repo, 'build');
-const lmctl = join(build, 'tools/lmctl');
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const now = () => Number(process.hrtime.bigint()) / 1e6;
-
-let table = args.find((a) => !a.startsWith('--'));
-let tmp = null;
-if (!table) {
-	tmp = mkdtempSync(join(tmpdir(), 'lm-bench-log-'));
-	table = join(tmp, 'long');
-	const t = now();
-	const r = spawnSync(process.execPath, [join(repo, 'tools/bench/delta-gen.mjs'), 'long-log', '--commits', String(commits), '--every', String(every), table], { stdio: 'inherit' });
-	if (r.status !== 0) throw new Error('generator failed');
-	console.log(`generated ${commits} commits in ${((now() - t) / 1000).toFixed(1)} s: ${table}`);
-}
+const commits = numOpt(args, '--commits', 100_000);
+const every = numOpt(args, '--every', 10);
+const { table, done } = deltaTable(args, { kind: 'long-log', genArgs: ['--commits', String(commits), '--every', String(every)], label: 'long', what: `${commits} commits` });
 const names = readdirSync(join(table, '_delta_log'));
 const last = Math.max(...names.filter((n) => /^\d{20}\.json$/.test(n)).map((n) => Number(n.slice(0, 20))));
 console.log(`${names.length} objects in _delta_log, newest version ${last}`);
@@ -87,4 +64,4 @@ for (const v of versions) {
 	console.log(`| ${v} | ${runs[0].files} | ${ms.toFixed(0)} ms | ${gets} | ${lists} | ${gets + lists} |`);
 }
 console.log(`\nworst: ${worstMs.toFixed(0)} ms, ${worstReq} requests (goal: < 1000 ms, < 20)`);
-if (tmp && !keep) rmSync(tmp, { recursive: true, force: true });
+done();

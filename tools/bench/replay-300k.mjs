@@ -14,23 +14,19 @@ import { spawnSync, spawn } from 'node:child_process';
 import { mkdtempSync, existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { openDuck } from '../js/duck.mjs';
+import { repo, build, median, now } from './common.mjs';
 
-const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const args = process.argv.slice(2);
 const runsIdx = args.indexOf('--runs');
 const runs = runsIdx >= 0 ? Number(args[runsIdx + 1]) : 3;
 const table = resolve(args.find((a, i) => !a.startsWith('--') && args[i - 1] !== '--runs') ??
 	join(repo, '../shared/corpus/delta/kernelrs-300k-add-files-100-col-partitioned'));
-const build = process.env.LM_BUILD ?? join(repo, 'build');
 const version = 4;
 if (!existsSync(join(table, '_delta_log'))) {
 	console.error(`replay-300k: ${table} is not a Delta table (corpus absent?)`);
 	process.exit(2);
 }
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const now = () => Number(process.hrtime.bigint()) / 1e6;
 
 function timeLmctl() {
 	const t = now();
