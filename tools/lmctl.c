@@ -142,7 +142,7 @@ static cJSON *ck_file_json(const struct lm_forensic_file *f)
  * files (a writer may be in flight). */
 static int cmd_check(struct lm_table *t, bool json, int64_t min_age_ms)
 {
-	struct lm_delta_forensics *fx = NULL;
+	struct lm_forensics *fx = NULL;
 	struct lm_version_info *v = NULL;
 	struct ck_refused *ref = NULL;
 	size_t n = 0, nref = 0, ngaps = 0, missing_latest = 0;

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "lm/arena.h"
+#include "lm/buf.h"
 #include "lm/err.h"
 
 enum lm_file_flag {
@@ -45,6 +46,7 @@ struct lm_snapshot {
 	uint64_t total_bytes;
 	size_t n_dv_files;
 	struct lm_arena arena;       /* path strings */
+	void *blob;                  /* decoded from the cache: the strings (freed) */
 };
 
 /* Build from files (path strings are copied; files array is copied). Refuses
@@ -53,6 +55,14 @@ int lm_snapshot_new(int64_t version, int64_t commit_ms, const struct lm_file *fi
 		    size_t nfiles, struct lm_snapshot **out, struct lm_err *err);
 struct lm_snapshot *lm_snapshot_ref(struct lm_snapshot *s);
 void lm_snapshot_unref(struct lm_snapshot *s);
+
+/* A flat, position-independent image of a snapshot (files, tree, strings; the inode
+ * numbering of the tree is kept), appended to out — for the persistent cache. */
+int lm_snapshot_encode(const struct lm_snapshot *s, struct lm_buf *out);
+/* Rebuild from an image; LM_EFORMAT when the bytes are not a valid image (every offset
+ * and index is checked: a damaged image is refused, never trusted). */
+int lm_snapshot_decode(const void *data, size_t len, struct lm_snapshot **out,
+		       struct lm_err *err);
 
 /* Child of directory node dir named name (binary search); -1 when absent. */
 int64_t lm_snapshot_child(const struct lm_snapshot *s, uint32_t dir, const char *name);

@@ -29,6 +29,8 @@ struct lm_table_view {
 };
 
 struct lm_table;
+struct lm_forensics;
+struct lm_metacache;
 
 /* One name in a directory under @info/. */
 struct lm_info_entry {
@@ -61,6 +63,16 @@ struct lm_table_ops {
 			 size_t *n, struct lm_err *err);
 	int (*info_read)(struct lm_table *t, const char *path, struct lm_buf *out,
 			 bool *immutable, struct lm_err *err);
+	/* Optional: forensics (storage against every reconstructible version; see
+	 * struct lm_forensics below). NULL: ENOTSUP. */
+	int (*forensics)(struct lm_table *t, int64_t now_ms, int64_t min_age_ms,
+			 struct lm_forensics **out, struct lm_err *err);
+	/* Optional: a string that fully identifies the content of the snapshot behind
+	 * key (table identity such as Delta metaData.id / Iceberg table-uuid, version, and
+	 * the fingerprint of the log or metadata objects it is built from), for the
+	 * persistent metadata cache. ENOTSUP/ENOENT: do not cache. */
+	int (*cache_id)(struct lm_table *t, const char *key, char *out, size_t size,
+			struct lm_err *err);
 };
 
 /* Common head of every driver's table struct. */
@@ -70,6 +82,7 @@ struct lm_table {
 	char *key;      /* table root key in the store ("" = the source itself) */
 	char *name;     /* for messages: the table's path under SOURCE */
 	enum lm_table_format fmt;
+	struct lm_metacache *meta;   /* persistent snapshot cache, or NULL (borrowed) */
 };
 
 int lm_table_open(struct lm_store *store, const char *key, const char *name,
@@ -90,6 +103,12 @@ int lm_table_info_list(struct lm_table *t, const char *dir, struct lm_info_entry
 		       size_t *n, struct lm_err *err);
 int lm_table_info_read(struct lm_table *t, const char *path, struct lm_buf *out,
 		       bool *immutable, struct lm_err *err);
+/* Use a persistent metadata cache for snapshots (NULL: none). Set before use. */
+void lm_table_set_metacache(struct lm_table *t, struct lm_metacache *mc);
+/* Forensics of any format (ENOTSUP when the driver has none). */
+int lm_table_forensics(struct lm_table *t, int64_t now_ms, int64_t min_age_ms,
+		       struct lm_forensics **out, struct lm_err *err);
+void lm_forensics_free(struct lm_forensics *fx);
 
 /* Driver helpers: fill the common head (copies key and name). */
 int lm_table_base_init(struct lm_table *t, const struct lm_table_ops *ops,
@@ -139,7 +158,7 @@ struct lm_forensic_file {
 	int64_t removed_ms;        /* and its commit time; -1 otherwise */
 };
 
-struct lm_delta_forensics {
+struct lm_forensics {
 	struct lm_forensic_file *f;   /* sorted by path; only files with a finding */
 	size_t n;
 	size_t n_orphan, n_recent, n_removed, n_missing;
@@ -149,8 +168,8 @@ struct lm_delta_forensics {
 };
 
 int lm_delta_forensics_run(struct lm_table *t, int64_t now_ms, int64_t min_age_ms,
-			   struct lm_delta_forensics **out, struct lm_err *err);
-void lm_delta_forensics_free(struct lm_delta_forensics *fx);
+			   struct lm_forensics **out, struct lm_err *err);
+void lm_delta_forensics_free(struct lm_forensics *fx);
 const char *lm_forensic_kind_name(enum lm_forensic_kind k);
 
 /* ---- Iceberg specifics (src/iceberg) ---- */

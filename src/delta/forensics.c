@@ -7,7 +7,7 @@
  * The commits are also read whole: change-data files named by cdc actions are never
  * findings, nor are files an add/remove names when no rebuilt version holds them (a
  * refused version's files are not called orphans).
- * Owns: struct lm_delta_forensics. May call: store, table, snapshot, arena, the Delta
+ * Owns: struct lm_forensics. May call: store, table, snapshot, arena, the Delta
  * table internals (delta_int.h). */
 #include <errno.h>
 #include <stdio.h>
@@ -262,9 +262,9 @@ static int fx_storage(struct lm_table *t, struct fx_state *s, struct lm_err *err
 }
 
 int lm_delta_forensics_run(struct lm_table *t, int64_t now_ms, int64_t min_age_ms,
-			   struct lm_delta_forensics **out, struct lm_err *err)
+			   struct lm_forensics **out, struct lm_err *err)
 {
-	struct lm_delta_forensics *fx = NULL;
+	struct lm_forensics *fx = NULL;
 	struct lm_version_info *v = NULL;
 	struct fx_state s = { 0 };
 	size_t nv = 0;
@@ -369,7 +369,7 @@ out:
 	return rc;
 }
 
-void lm_delta_forensics_free(struct lm_delta_forensics *fx)
+void lm_delta_forensics_free(struct lm_forensics *fx)
 {
 	if (!fx)
 		return;
@@ -393,7 +393,7 @@ const char *lm_forensic_kind_name(enum lm_forensic_kind k)
 int lm_delta_forensics_json(struct lm_table *t, const char *which, struct lm_buf *out,
 			    struct lm_err *err)
 {
-	struct lm_delta_forensics *fx = NULL;
+	struct lm_forensics *fx = NULL;
 	cJSON *root = NULL, *arr;
 	char *text = NULL;
 	int rc;

@@ -659,4 +659,5 @@ static const struct lm_table_ops delta_ops = {
 	.destroy = delta_destroy,
 	.info_list = lm_delta_info_list,
 	.info_read = lm_delta_info_read,
+	.forensics = lm_delta_forensics_run,
 };

@@ -241,6 +241,7 @@ void lm_snapshot_unref(struct lm_snapshot *s)
 		return;
 	free(s->files);
 	free(s->nodes);
+	free(s->blob);
 	lm_arena_free(&s->arena);
 	free(s);
 }

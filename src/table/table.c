@@ -78,6 +78,25 @@ int lm_table_snapshot(struct lm_table *t, const char *key, struct lm_snapshot **
 	return t->ops->snapshot(t, key, out, err);
 }
 
+void lm_table_set_metacache(struct lm_table *t, struct lm_metacache *mc)
+{
+	t->meta = mc;
+}
+
+int lm_table_forensics(struct lm_table *t, int64_t now_ms, int64_t min_age_ms,
+		       struct lm_forensics **out, struct lm_err *err)
+{
+	if (!t->ops->forensics)
+		return lm_err_set(err, ENOTSUP, "table %s: no forensics for %s tables", t->name,
+				  t->ops->format);
+	return t->ops->forensics(t, now_ms, min_age_ms, out, err);
+}
+
+void lm_forensics_free(struct lm_forensics *fx)
+{
+	lm_delta_forensics_free(fx);
+}
+
 bool lm_table_has_info(const struct lm_table *t)
 {
 	return t->ops->info_list && t->ops->info_read;

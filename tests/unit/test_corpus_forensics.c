@@ -8,10 +8,10 @@
 #include "lm/table.h"
 #include "lm/util.h"
 
-static struct lm_delta_forensics *run(const char *table)
+static struct lm_forensics *run(const char *table)
 {
 	const char *corpus = getenv("LM_CORPUS");
-	struct lm_delta_forensics *fx = NULL;
+	struct lm_forensics *fx = NULL;
 	struct lm_table *t = NULL;
 	struct lm_store *st = NULL;
 	struct lm_err err;
@@ -39,7 +39,7 @@ Test(corpus_forensics, fully_referenced_tables_have_no_orphans)
 	};
 
 	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
-		struct lm_delta_forensics *fx = run(tables[i]);
+		struct lm_forensics *fx = run(tables[i]);
 
 		cr_expect_eq(fx->n_orphan, 0, "%s: %zu orphans", tables[i], fx->n_orphan);
 		cr_expect_eq(fx->n_recent, 0, "%s: %zu recent (min age 0)", tables[i],
@@ -50,7 +50,7 @@ Test(corpus_forensics, fully_referenced_tables_have_no_orphans)
 
 Test(corpus_forensics, vacuumed_table_reports_missing_files)
 {
-	struct lm_delta_forensics *fx = run("deltars-checkpoints_vacuumed");
+	struct lm_forensics *fx = run("deltars-checkpoints_vacuumed");
 
 	cr_assert_eq(fx->n_orphan, 0);
 	cr_assert_eq(fx->n_missing, 12);

@@ -50,9 +50,9 @@ static void old_file(const char *rel, const char *body)
 	cr_assert_eq(utimensat(AT_FDCWD, path, ts, 0), 0, "utimensat %s", path);
 }
 
-static struct lm_delta_forensics *run(const char *table)
+static struct lm_forensics *run(const char *table)
 {
-	struct lm_delta_forensics *fx = NULL;
+	struct lm_forensics *fx = NULL;
 	struct lm_table *t = NULL;
 	struct lm_err err;
 
@@ -92,7 +92,7 @@ static void base_table(const char *t)
 
 Test(forensics, removed_then_vacuumed_is_missing_for_old_versions_only)
 {
-	struct lm_delta_forensics *fx;
+	struct lm_forensics *fx;
 
 	base_table("t");
 	old_file("t/a.parquet", "PAR1");
@@ -120,7 +120,7 @@ Test(forensics, removed_then_vacuumed_is_missing_for_old_versions_only)
 
 Test(forensics, damaged_copy_exact_findings)
 {
-	struct lm_delta_forensics *fx;
+	struct lm_forensics *fx;
 	const struct lm_forensic_file *f;
 
 	base_table("t");
@@ -168,7 +168,7 @@ Test(forensics, damaged_copy_exact_findings)
 
 Test(forensics, change_data_files_named_by_cdc_are_not_orphans)
 {
-	struct lm_delta_forensics *fx;
+	struct lm_forensics *fx;
 
 	old_file("t/_delta_log/00000000000000000000.json", PROTO META ADD("a.parquet"));
 	old_file("t/_delta_log/00000000000000000001.json",
@@ -187,7 +187,7 @@ Test(forensics, change_data_files_named_by_cdc_are_not_orphans)
 
 Test(forensics, refused_versions_files_are_not_orphans)
 {
-	struct lm_delta_forensics *fx;
+	struct lm_forensics *fx;
 
 	old_file("t/_delta_log/00000000000000000000.json", PROTO META ADD("a.parquet"));
 	old_file("t/_delta_log/00000000000000000001.json",
@@ -237,7 +237,7 @@ Test(forensics, info_reports)
 
 Test(forensics, referenced_files_under_underscore_folders_are_present)
 {
-	struct lm_delta_forensics *fx;
+	struct lm_forensics *fx;
 
 	old_file("t/_delta_log/00000000000000000000.json", PROTO META ADD("_p=1/a.parquet"));
 	old_file("t/_p=1/a.parquet", "PAR1");
@@ -250,7 +250,7 @@ Test(forensics, referenced_files_under_underscore_folders_are_present)
 
 Test(forensics, table_at_source_root)
 {
-	struct lm_delta_forensics *fx;
+	struct lm_forensics *fx;
 
 	old_file("_delta_log/00000000000000000000.json", PROTO META ADD("a.parquet"));
 	old_file("a.parquet", "PAR1");
