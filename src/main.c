@@ -20,6 +20,7 @@
 #include "fuse/adapter.h"
 #include "lm/delta.h"
 #include "lm/log.h"
+#include "lm/metacache.h"
 #include "lm/ns.h"
 #include "lm/reader.h"
 #include "lm/s3.h"
@@ -95,6 +96,9 @@ int main(int argc, char **argv)
 	bool is_s3 = false;
 	int rc = 1, mounted = 0, sig = 0;
 	size_t max_memory = 0;
+	uint64_t cache_size = 0;
+	char cache_dir[PATH_MAX] = "";
+	struct lm_metacache *meta = NULL;
 
 	lm_err_init(&err);
 	lm_daemon_route_fuse_log();
@@ -151,6 +155,29 @@ int main(int argc, char **argv)
 			goto out;
 		}
 		max_memory = (size_t)mm;
+	}
+	if (o.cache_size && (lm_size_parse(o.cache_size, &cache_size) || cache_size < (4u << 20))) {
+		fprintf(stderr, "lakemount: cache_size=%s: use a size such as 256M or 2G (at least 4M)\n",
+			o.cache_size);
+		rc = 2;
+		goto out;
+	}
+	if (!o.no_disk_cache) {
+		/* Open it once now so that a bad folder is said on the terminal; the daemon
+		 * opens it again after daemonising (an LMDB environment must not cross a
+		 * fork). A cache that cannot be used is a warning, not a failed mount. */
+		if (o.cache_dir)
+			snprintf(cache_dir, sizeof(cache_dir), "%s", o.cache_dir);
+		else if (lm_metacache_default_dir(cache_dir, sizeof(cache_dir)))
+			cache_dir[0] = '\0';
+		if (cache_dir[0] && lm_metacache_open(cache_dir, cache_size, &meta, &err)) {
+			fprintf(stderr, "lakemount: warning: %s; going on without a metadata cache\n",
+				err.msg);
+			cache_dir[0] = '\0';
+			lm_err_init(&err);
+		}
+		lm_metacache_close(meta);
+		meta = NULL;
 	}
 	if (!strncmp(o.mountpoint, "/dev/fd/", 8)) {
 		/* mount.fuse3 -o drop_privileges: libfuse takes the already-open /dev/fuse fd */
@@ -244,6 +271,15 @@ int main(int argc, char **argv)
 		rc = 1;
 		goto out;
 	}
+	if (cache_dir[0]) {
+		if (lm_metacache_open(cache_dir, cache_size, &meta, &err)) {
+			lm_warn("%s; going on without a metadata cache", err.msg);
+			lm_err_init(&err);
+		} else {
+			lm_ns_set_metacache(ns, meta);
+			lm_debug("metadata cache in %s", cache_dir);
+		}
+	}
 	if (lm_daemon_signals_start() != 0)
 		lm_warn("SIGHUP will not be handled: cannot start its thread");
 	{
@@ -285,6 +321,7 @@ out:
 		fuse_session_destroy(se);
 	}
 	lm_ns_free(ns);
+	lm_metacache_close(meta);
 	lm_store_free(store);
 	free(fsname);
 	lm_opts_free(&o);

@@ -28,6 +28,9 @@ static const struct fuse_opt lm_opt_spec[] = {
 	LM_OPT("retry_time=%u", retry_time_ms),
 	LM_OPT("connections=%u", connections),
 	LM_OPT("max_memory=%s", max_memory),
+	LM_OPT("cache_dir=%s", cache_dir),
+	LM_OPT("cache_size=%s", cache_size),
+	LM_OPT("no_disk_cache", no_disk_cache),
 	LM_OPT("uid=%u", uid),
 	LM_OPT("gid=%u", gid),
 	LM_OPT("umask=%o", umask),
@@ -156,6 +159,8 @@ void lm_opts_free(struct lm_opts *o)
 	free(o->profile);
 	free(o->ca_file);
 	free(o->max_memory);
+	free(o->cache_dir);
+	free(o->cache_size);
 	fuse_opt_free_args(&o->fuse_args);
 }
 
@@ -199,6 +204,13 @@ void lm_opts_usage(const char *prog)
 	       "caching and reading:\n"
 	       "    -o max_memory=SIZE     read buffers and block cache together, shared by all\n"
 	       "                           open files (K/M/G suffixes; default 64M)\n"
+	       "    -o cache_dir=DIR       persistent metadata cache (LMDB): the file list of\n"
+	       "                           every version built, kept across remounts (default\n"
+	       "                           $XDG_CACHE_HOME/lakemount, ~/.cache/lakemount, or\n"
+	       "                           /var/cache/lakemount for root)\n"
+	       "    -o cache_size=SIZE     the most it may take on disk (default 1G; oldest\n"
+	       "                           entries are evicted first)\n"
+	       "    -o no_disk_cache       keep no metadata on disk (rebuild after each mount)\n"
 	       "\n"
 	       "time travel:\n"
 	       "    -o latest_ttl=SECONDS  how long the list of versions and @latest are\n"

@@ -19,6 +19,9 @@ struct lm_opts {
 	char *log_level;
 	char *delta_time;         /* "file" (default) or "commitinfo" */
 	char *max_memory;         /* SIZE with K/M/G suffix */
+	char *cache_dir;          /* persistent metadata cache; NULL = the default */
+	char *cache_size;         /* SIZE */
+	int no_disk_cache;
 	/* what stat shows */
 	unsigned uid;             /* LM_OPTS_ID_UNSET: the daemon's own */
 	unsigned gid;

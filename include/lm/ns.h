@@ -20,6 +20,8 @@
 #include "lm/err.h"
 #include "lm/store.h"
 
+struct lm_metacache;
+
 #define LM_NS_ROOT_INO 1
 
 struct lm_ns_opts {
@@ -27,6 +29,7 @@ struct lm_ns_opts {
 	uid_t uid;
 	gid_t gid;
 	size_t max_memory;        /* read buffers and block cache; 0 = default (64 MiB) */
+	struct lm_metacache *meta; /* persistent metadata cache (borrowed), or NULL */
 };
 
 struct lm_attr {
@@ -47,6 +50,9 @@ int lm_ns_new(struct lm_store *store, const struct lm_ns_opts *opts, struct lm_n
 void lm_ns_free(struct lm_ns *ns);
 /* Drop every TTL'd listing (SIGHUP). */
 void lm_ns_expire(struct lm_ns *ns);
+/* The persistent metadata cache for tables opened from now on (before serving: the
+ * daemon opens it after daemonising, as LMDB must not cross a fork). */
+void lm_ns_set_metacache(struct lm_ns *ns, struct lm_metacache *mc);
 
 int lm_ns_lookup(struct lm_ns *ns, uint64_t parent, const char *name, struct lm_attr *out,
 		 struct lm_err *err);

@@ -603,6 +603,56 @@ out:
 	return rc;
 }
 
+/* ops->cache_id: a version's snapshot is fixed by the commit files up to it, and Delta
+ * commit files are never rewritten; a table deleted and created again at the same path
+ * writes new ones. So the identity of version V is V plus the fingerprint (size and
+ * modification time) of the object that ends it — its commit file, or for a version
+ * known only by a checkpoint, the checkpoint's. Only asked with a whole listing at hand
+ * (the daemon); the cold single-version path of lmctl builds without the cache. */
+static int delta_cache_id(struct lm_table *base, const char *key, char *out, size_t size,
+			  struct lm_err *err)
+{
+	struct lm_delta_table *t = (struct lm_delta_table *)base;
+	const struct lm_delta_log *l = &t->log;
+	int64_t version;
+	ssize_t idx;
+	int rc = 0, n;
+
+	(void)err;
+	if (lm_parse_i64(key, &version) || version < 0)
+		return ENOENT;
+	pthread_mutex_lock(&t->lock);
+	if (!t->listed || l->staged_commits) {
+		rc = ENOTSUP;
+		goto out;
+	}
+	idx = lm_delta_log_find(l, version);
+	if (idx < 0 || !lm_delta_shown(l, (size_t)idx)) {
+		rc = ENOENT;
+		goto out;
+	}
+	if (l->v[idx].has_commit) {
+		n = snprintf(out, size, "v=%lld|commit=%llu@%lld", (long long)version,
+			     (unsigned long long)l->x[idx].commit_size,
+			     (long long)l->v[idx].commit_ms);
+	} else if (l->x[idx].ck_n) {
+		const struct lm_delta_ckpt_file *ck = &l->ck[l->x[idx].ck_first];
+
+		n = snprintf(out, size, "v=%lld|checkpoint=%d.%d.%llu@%lld", (long long)version,
+			     (int)ck->kind, ck->nparts,
+			     (unsigned long long)lm_delta_ckpt_part_size(l, ck, 1),
+			     (long long)ck->mtime_ms);
+	} else {
+		rc = ENOENT;
+		goto out;
+	}
+	if (n < 0 || (size_t)n >= size)
+		rc = ENAMETOOLONG;
+out:
+	pthread_mutex_unlock(&t->lock);
+	return rc;
+}
+
 static int delta_views(struct lm_table *base, struct lm_table_view **out, size_t *n,
 		       struct lm_err *err)
 {
@@ -660,4 +710,5 @@ static const struct lm_table_ops delta_ops = {
 	.info_list = lm_delta_info_list,
 	.info_read = lm_delta_info_read,
 	.forensics = lm_delta_forensics_run,
+	.cache_id = delta_cache_id,
 };

@@ -924,6 +924,52 @@ out:
 	return rc;
 }
 
+/* ops->cache_id. @v<N>: the metadata file it reads, by name, size and modification
+ * time (metadata files are written once; uuid-named ones are unique, and a table made
+ * again at the same path writes new files). @snap-<id>: the table-uuid, the snapshot
+ * id and its manifest list (or inline manifests), as the current metadata records
+ * them — the identity of a snapshot in the spec. */
+static int ice_cache_id(struct lm_table *base, const char *key, char *out, size_t size,
+			struct lm_err *err)
+{
+	struct ice_table *t = (struct ice_table *)base;
+	int64_t x;
+	int rc = ENOENT, n = -1;
+
+	(void)err;
+	if ((key[0] != 'v' && key[0] != 's') || lm_parse_i64(key + 1, &x))
+		return ENOENT;
+	pthread_mutex_lock(&t->lock);
+	if (!t->listed)
+		goto out;
+	if (key[0] == 'v') {
+		for (size_t i = 0; i < t->nvers; i++) {
+			const struct meta_file *f = &t->l.files[t->vers[i].file];
+
+			if (t->vers[i].n != x)
+				continue;
+			n = snprintf(out, size, "v=%lld|meta=%s|%llu@%lld", (long long)x, f->name,
+				     (unsigned long long)f->size, (long long)f->mtime_ms);
+			break;
+		}
+	} else if (t->meta && t->meta->table_uuid) {
+		const struct lm_iceberg_snapshot *s = lm_iceberg_meta_snapshot(t->meta, x);
+
+		if (s && s->manifest_list)
+			n = snprintf(out, size, "uuid=%s|snap=%lld|list=%s", t->meta->table_uuid,
+				     (long long)x, s->manifest_list);
+		else if (s && s->nmanifests)
+			n = snprintf(out, size, "uuid=%s|snap=%lld|manifests=%zu:%s",
+				     t->meta->table_uuid, (long long)x, s->nmanifests,
+				     s->manifests[0]);
+	}
+	if (n >= 0)
+		rc = (size_t)n < size ? 0 : ENAMETOOLONG;
+out:
+	pthread_mutex_unlock(&t->lock);
+	return rc;
+}
+
 int lm_iceberg_table_scan(struct lm_table *base, const char *key, struct lm_iceberg_scan **out,
 			  struct lm_err *err)
 {
@@ -1135,4 +1181,5 @@ static const struct lm_table_ops iceberg_ops = {
 	.destroy = ice_destroy,
 	.info_list = ice_info_list,
 	.info_read = ice_info_read,
+	.cache_id = ice_cache_id,
 };

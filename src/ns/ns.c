@@ -475,6 +475,7 @@ static int classify(struct lm_ns *ns, struct node *n, struct lm_err *err)
 			if (rc) {
 				*err = e2;
 			} else {
+				lm_table_set_metacache(t, ns->opts.meta);
 				n->table = t;
 				n->kind = K_TABLE;
 			}
@@ -1623,6 +1624,11 @@ int lm_ns_new(struct lm_store *store, const struct lm_ns_opts *opts, struct lm_n
 	}
 	*out = ns;
 	return 0;
+}
+
+void lm_ns_set_metacache(struct lm_ns *ns, struct lm_metacache *mc)
+{
+	ns->opts.meta = mc;
 }
 
 void lm_ns_expire(struct lm_ns *ns)

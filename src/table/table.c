@@ -1,10 +1,12 @@
 /* table.c — the generic table layer: dispatch to the format drivers and detection of
  * which format a folder holds. Owns nothing but the common head. May call: the drivers
- * (delta/, iceberg/), store, util. */
+ * (delta/, iceberg/), snapshot (image codec), cache (metacache), store, util. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "lm/log.h"
+#include "lm/metacache.h"
 #include "lm/table.h"
 
 int lm_table_base_init(struct lm_table *t, const struct lm_table_ops *ops,
@@ -72,10 +74,57 @@ int lm_table_resolve(struct lm_table *t, const char *name, struct lm_table_view 
 	return t->ops->resolve(t, name, out, err);
 }
 
+/* The cache key of a snapshot: what the store is, where the table is, its format, and
+ * the driver's identity string for the view (table id, version, log fingerprint). */
+static int snap_cache_key(struct lm_table *t, const char *key, struct lm_buf *k)
+{
+	char id[1024];
+	struct lm_err e2;
+
+	lm_err_init(&e2);
+	if (!t->meta || !t->ops->cache_id || t->ops->cache_id(t, key, id, sizeof(id), &e2))
+		return ENOENT;
+	return lm_buf_printf(k, "snap|%s|%s|%s|%s", t->store->uri, t->key, t->ops->format, id);
+}
+
 int lm_table_snapshot(struct lm_table *t, const char *key, struct lm_snapshot **out,
 		      struct lm_err *err)
 {
-	return t->ops->snapshot(t, key, out, err);
+	struct lm_buf ck, img;
+	struct lm_err e2;
+	bool cacheable;
+	int rc;
+
+	lm_buf_init(&ck, LM_MC_KEY_MAX);
+	lm_buf_init(&img, (size_t)1 << 40);
+	cacheable = snap_cache_key(t, key, &ck) == 0;
+	if (cacheable) {
+		lm_err_init(&e2);
+		rc = lm_metacache_get(t->meta, LM_MC_SNAPSHOT, ck.data, &img, &e2);
+		if (!rc) {
+			rc = lm_snapshot_decode(img.data, img.len, out, &e2);
+			if (!rc) {
+				lm_debug("table %s: %s from the metadata cache", t->name, key);
+				goto out;
+			}
+			lm_warn("table %s: %s: %s; rebuilding it", t->name, key, e2.msg);
+		} else if (rc != ENOENT) {
+			lm_warn("%s", e2.msg);
+		}
+	}
+	rc = t->ops->snapshot(t, key, out, err);
+	if (rc || !cacheable)
+		goto out;
+	lm_buf_reset(&img);
+	if (lm_snapshot_encode(*out, &img) == 0) {
+		lm_err_init(&e2);
+		if (lm_metacache_put(t->meta, LM_MC_SNAPSHOT, ck.data, img.data, img.len, &e2))
+			lm_warn("table %s: %s: not cached: %s", t->name, key, e2.msg);
+	}
+out:
+	lm_buf_free(&ck);
+	lm_buf_free(&img);
+	return rc;
 }
 
 void lm_table_set_metacache(struct lm_table *t, struct lm_metacache *mc)
