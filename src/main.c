@@ -218,7 +218,8 @@ int main(int argc, char **argv)
 		struct lm_ns_opts nso = { .latest_ttl_ms = o.latest_ttl * 1000u,
 					  .uid = o.uid != LM_OPTS_ID_UNSET ? o.uid : getuid(),
 					  .gid = o.gid != LM_OPTS_ID_UNSET ? o.gid : getgid(),
-					  .max_memory = max_memory };
+					  .max_memory = max_memory,
+					  .orphan_min_age_ms = (int64_t)o.orphan_min_age_s * 1000 };
 
 		rc = lm_ns_new(store, &nso, &ns, &err);
 		if (rc) {

@@ -28,6 +28,7 @@ static const struct fuse_opt lm_opt_spec[] = {
 	LM_OPT("retry_time=%u", retry_time_ms),
 	LM_OPT("connections=%u", connections),
 	LM_OPT("max_memory=%s", max_memory),
+	LM_OPT("orphan_min_age=%s", orphan_min_age),
 	LM_OPT("cache_dir=%s", cache_dir),
 	LM_OPT("cache_size=%s", cache_size),
 	LM_OPT("no_disk_cache", no_disk_cache),
@@ -132,6 +133,36 @@ static int proc(void *data, const char *arg, int key, struct fuse_args *outargs)
 	return 1;
 }
 
+/* A duration: whole seconds, or a number with an s, m, h or d suffix ("90", "30m",
+ * "1h"); at most ten years. */
+static int parse_duration(const char *s, long long *out)
+{
+	long long v = 0, mul = 1;
+	const char *p = s;
+
+	if (!*p)
+		return -1;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		if (v > 400000000LL)
+			return -1;
+		v = v * 10 + (*p - '0');
+	}
+	if (p == s)
+		return -1;
+	if (*p == 's')
+		p++;
+	else if (*p == 'm')
+		mul = 60, p++;
+	else if (*p == 'h')
+		mul = 3600, p++;
+	else if (*p == 'd')
+		mul = 86400, p++;
+	if (*p || v * mul > 10LL * 366 * 86400)
+		return -1;
+	*out = v * mul;
+	return 0;
+}
+
 int lm_opts_parse(int argc, char **argv, struct lm_opts *o)
 {
 	memset(o, 0, sizeof(*o));
@@ -141,6 +172,12 @@ int lm_opts_parse(int argc, char **argv, struct lm_opts *o)
 	o->fuse_args = (struct fuse_args)FUSE_ARGS_INIT(argc, argv);
 	if (fuse_opt_parse(&o->fuse_args, o, lm_opt_spec, proc) == -1)
 		return -1;
+	o->orphan_min_age_s = 3600;
+	if (o->orphan_min_age && parse_duration(o->orphan_min_age, &o->orphan_min_age_s)) {
+		fprintf(stderr, "lakemount: orphan_min_age=%s: a duration such as 3600, 90m, 1h "
+			"or 0\n", o->orphan_min_age);
+		return -1;
+	}
 	if (o->umask > 07777) {
 		fprintf(stderr, "lakemount: umask=%o: an octal mode such as 022 or 0077\n", o->umask);
 		return -1;
@@ -159,6 +196,7 @@ void lm_opts_free(struct lm_opts *o)
 	free(o->profile);
 	free(o->ca_file);
 	free(o->max_memory);
+	free(o->orphan_min_age);
 	free(o->cache_dir);
 	free(o->cache_size);
 	fuse_opt_free_args(&o->fuse_args);
@@ -220,6 +258,11 @@ void lm_opts_usage(const char *prog)
 	       "                           file (default: in-commit timestamps where the table\n"
 	       "                           enables them, else the commit file's storage time)\n"
 	       "                           or commitinfo (commitInfo.timestamp; for copied tables)\n"
+	       "\n"
+	       "forensics (TABLE/@storage, @orphans, @recent, @removed, @missing):\n"
+	       "    -o orphan_min_age=DURATION  an unreferenced data file younger than this is\n"
+	       "                           listed in @recent/, not @orphans/ (maybe a commit in\n"
+	       "                           flight): seconds or 30m, 1h, 2d (default 1h)\n"
 	       "\n"
 	       "ownership and permissions (what stat shows; the mount is always read-only):\n"
 	       "    -o uid=N               owner of every entry (default: the daemon's user)\n"

@@ -19,6 +19,8 @@ struct lm_opts {
 	char *log_level;
 	char *delta_time;         /* "file" (default) or "commitinfo" */
 	char *max_memory;         /* SIZE with K/M/G suffix */
+	char *orphan_min_age;     /* DURATION: seconds, or with an s/m/h/d suffix */
+	long long orphan_min_age_s;   /* parsed (default 3600) */
 	char *cache_dir;          /* persistent metadata cache; NULL = the default */
 	char *cache_size;         /* SIZE */
 	int no_disk_cache;

@@ -9,7 +9,16 @@
  *
  * A hidden read-only file .lakemount-stats at the root (looked up, never listed) holds
  * JSON counters: lookups, opens, reads, read latency percentiles, GETs by kind, bytes,
- * block-cache hits/misses/evictions, memory. */
+ * block-cache hits/misses/evictions, memory.
+ *
+ * Forensics views (per table, beside @v*, @latest and @info): @storage/, @orphans/,
+ * @recent/, @removed/ (directories) and @missing (a JSON file). They change with the
+ * table, so each refresh of a view directory is a new immutable "generation" with its
+ * own registry inode; entries inside are (generation_ino << 32) | index, as in a version
+ * directory. The view's name is looked up again at every path walk (entry timeout 0,
+ * lm_attr.volatile_entry) and resolves to the current generation; an older generation
+ * keeps serving its own frozen content until the kernel forgets every inode of it
+ * (lm_ns_forget), then its memory is freed. See the comment at the top of ns.c. */
 #ifndef LM_NS_H
 #define LM_NS_H
 
@@ -30,6 +39,8 @@ struct lm_ns_opts {
 	gid_t gid;
 	size_t max_memory;        /* read buffers and block cache; 0 = default (64 MiB) */
 	struct lm_metacache *meta; /* persistent metadata cache (borrowed), or NULL */
+	int64_t orphan_min_age_ms; /* an unreferenced file younger than this is "recent",
+				    * not an orphan (the daemon's default: 1 hour) */
 };
 
 struct lm_attr {
@@ -39,6 +50,10 @@ struct lm_attr {
 	int64_t mtime_ms;
 	uint32_t nlink;
 	bool immutable;       /* never changes: cache forever */
+	bool volatile_entry;  /* the name may lead to another inode at any moment (a
+			       * forensics view): the kernel must not cache the name */
+	bool size_unknown;    /* a generated file not generated yet: size 0 stands for
+			       * "unknown" and must not be cached (opens use direct_io) */
 };
 
 struct lm_ns;
@@ -56,6 +71,9 @@ void lm_ns_set_metacache(struct lm_ns *ns, struct lm_metacache *mc);
 
 int lm_ns_lookup(struct lm_ns *ns, uint64_t parent, const char *name, struct lm_attr *out,
 		 struct lm_err *err);
+/* The kernel dropped nlookup references to ino (FUSE forget). Only the generations of
+ * forensics views count them (to free an old generation once nothing can reach it). */
+void lm_ns_forget(struct lm_ns *ns, uint64_t ino, uint64_t nlookup);
 int lm_ns_getattr(struct lm_ns *ns, uint64_t ino, struct lm_attr *out, struct lm_err *err);
 /* Target into buf (NUL-terminated). */
 int lm_ns_readlink(struct lm_ns *ns, uint64_t ino, char *buf, size_t size,

@@ -44,6 +44,8 @@ static void to_stat(const struct lm_fuse_cfg *cfg, const struct lm_attr *a, stru
 
 static double timeout_for(struct lm_fuse_ctx *c, const struct lm_attr *a)
 {
+	if (a->size_unknown)
+		return 0;   /* the next stat, after an open generated it, tells the size */
 	return a->immutable ? c->cfg.immutable_timeout : c->cfg.ttl_timeout;
 }
 
@@ -91,21 +93,24 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	e.generation = 1;
 	to_stat(&c->cfg, &a, &e.attr);
 	e.attr_timeout = timeout_for(c, &a);
-	e.entry_timeout = timeout_for(c, &a);
+	/* A forensics view's name leads to a new inode when the view is rebuilt: never
+	 * cached, so each path walk asks (the old inode keeps its own frozen content). */
+	e.entry_timeout = a.volatile_entry ? 0 : timeout_for(c, &a);
 	fuse_reply_entry(req, &e);
 }
 
+/* Lookup counts matter only to forensics views (an old generation is freed once the
+ * kernel forgot all of it); the namespace ignores every other inode. */
 static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 {
-	(void)ino;
-	(void)nlookup;
+	lm_ns_forget(ctx_of(req)->ns, ino, nlookup);
 	fuse_reply_none(req);
 }
 
 static void op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
 {
-	(void)count;
-	(void)forgets;
+	for (size_t i = 0; i < count; i++)
+		lm_ns_forget(ctx_of(req)->ns, forgets[i].ino, forgets[i].nlookup);
 	fuse_reply_none(req);
 }
 
