@@ -83,6 +83,10 @@ struct lm_table {
 	char *name;     /* for messages: the table's path under SOURCE */
 	enum lm_table_format fmt;
 	struct lm_metacache *meta;   /* persistent snapshot cache, or NULL (borrowed) */
+	/* Optional progress of long scans (forensics): phase ("listing", "log",
+	 * "manifests"), units done and total (0: unknown). Set by tools; NULL: none. */
+	void (*progress)(void *ud, const char *phase, uint64_t done, uint64_t total);
+	void *progress_ud;
 };
 
 int lm_table_open(struct lm_store *store, const char *key, const char *name,
@@ -156,6 +160,31 @@ struct lm_forensic_file {
 	int64_t last_version;      /* -1: never referenced */
 	int64_t removed_version;   /* removed: the next rebuilt version after last_version */
 	int64_t removed_ms;        /* and its commit time; -1 otherwise */
+	/* Iceberg (Delta: -1 / NULL / 0). The version fields above hold snapshot
+	 * sequence numbers there (0 for every format-v1 snapshot); these hold the ids of
+	 * the first / last snapshot (in commit order) whose live set holds the file and
+	 * of the next snapshot after the last. */
+	int64_t first_snapshot, last_snapshot, removed_snapshot;
+	const int64_t *snapshots;  /* missing: ids of the snapshots that reference it */
+	size_t nsnapshots;         /* (at most LM_FX_MAX_SNAPS listed) */
+	size_t nsnapshots_total;
+	const char *note;          /* what the file is when not a data file ("manifest",
+				    * "metadata file: version 3 written twice ..."), or NULL */
+	bool in_latest;            /* missing: the newest version (Delta) / the current
+				    * snapshot or a ref's head (Iceberg) needs it */
+};
+
+#define LM_FX_MAX_SNAPS 64
+
+/* A problem that is not one file: a version or snapshot that cannot be rebuilt, a
+ * metadata version written twice (a failed concurrent commit). */
+struct lm_forensic_issue {
+	const char *kind;          /* "refused", "duplicate-metadata-version" */
+	int64_t version;           /* Delta version / Iceberg metadata version; -1 none */
+	int64_t snapshot;          /* Iceberg snapshot id; -1 none */
+	const char *reason;        /* reason word ("log-gap", "missing-manifest", ...) */
+	const char *file;          /* the object concerned (relative), or NULL */
+	const char *msg;           /* one line naming table, version/snapshot, reason */
 };
 
 struct lm_forensics {
@@ -165,6 +194,14 @@ struct lm_forensics {
 	int64_t latest;               /* newest version rebuilt, -1 none */
 	int64_t restore;              /* newest rebuilt version whose files are all present */
 	struct lm_arena arena;
+	/* appended for Iceberg (and filled by Delta too) */
+	const char *format;           /* "delta", "iceberg" */
+	int64_t latest_snapshot;      /* Iceberg: current snapshot id, -1 none (Delta: -1) */
+	int64_t restore_snapshot;     /* Iceberg: id of the newest snapshot (commit order)
+				       * whose files are all present, -1 none */
+	struct lm_forensic_issue *issues;   /* malloc'd (freed by lm_forensics_free) */
+	size_t nissues;
+	size_t nversions;             /* versions (Delta) / snapshots (Iceberg) examined */
 };
 
 int lm_delta_forensics_run(struct lm_table *t, int64_t now_ms, int64_t min_age_ms,
@@ -191,6 +228,13 @@ int lm_iceberg_detect(struct lm_store *store, const char *table_key, struct lm_e
  *                    2026-01-05 (midnight UTC); no zone means UTC */
 int lm_iceberg_table_open(struct lm_store *store, const char *key, const char *name,
 			  struct lm_table **out, struct lm_err *err);
+
+/* Forensics of an Iceberg table (src/iceberg/forensics.c; the table's forensics op):
+ * the table root's storage against everything reachable from every snapshot of every
+ * metadata version present. See struct lm_forensic_file for the Iceberg meaning of
+ * the version fields. Freed by lm_forensics_free. */
+int lm_iceberg_forensics_run(struct lm_table *t, int64_t now_ms, int64_t min_age_ms,
+			     struct lm_forensics **out, struct lm_err *err);
 
 /* Which metadata file is current and why (copied out; refreshes first if never listed). */
 struct lm_iceberg_status {

@@ -261,6 +261,36 @@ static int fx_storage(struct lm_table *t, struct fx_state *s, struct lm_err *err
 	return rc;
 }
 
+/* Remember refused version v (rc, e: the driver's refusal). */
+static int fx_issue(struct lm_forensics *fx, int64_t v, const struct lm_err *e, int rc)
+{
+	static const struct { int code; const char *word; } words[] = {
+		{ LM_EGAP, "log-gap" }, { LM_ENEEDCKPT, "needs-checkpoint" },
+		{ LM_ENOPROTOCOL, "missing-protocol" }, { LM_ENOMETADATA, "missing-metadata" },
+		{ LM_EESCAPE, "path-escape" }, { LM_EFORMAT, "invalid-json" },
+	};
+	struct lm_forensic_issue *n = realloc(fx->issues, (fx->nissues + 1) * sizeof(*n));
+	const char *word = e->reason;
+
+	if (!n)
+		return ENOMEM;
+	fx->issues = n;
+	for (size_t k = 0; !word && k < sizeof(words) / sizeof(words[0]); k++)
+		if (words[k].code == rc)
+			word = words[k].word;
+	n = &fx->issues[fx->nissues];
+	memset(n, 0, sizeof(*n));
+	n->kind = "refused";
+	n->version = v;
+	n->snapshot = -1;
+	n->reason = word ? word : "error";
+	n->msg = lm_arena_strdup(&fx->arena, e->msg);
+	if (!n->msg)
+		return ENOMEM;
+	fx->nissues++;
+	return 0;
+}
+
 int lm_delta_forensics_run(struct lm_table *t, int64_t now_ms, int64_t min_age_ms,
 			   struct lm_forensics **out, struct lm_err *err)
 {
@@ -281,10 +311,13 @@ int lm_delta_forensics_run(struct lm_table *t, int64_t now_ms, int64_t min_age_m
 	}
 	lm_arena_init(&fx->arena);
 	fx->latest = fx->restore = -1;
+	fx->format = "delta";
+	fx->latest_snapshot = fx->restore_snapshot = -1;
 	s.arena = &fx->arena;
 	rc = lm_delta_table_versions(t, &v, &nv, err);
 	if (rc)
 		goto out;
+	fx->nversions = nv;
 	rc = fx_storage(t, &s, err);
 	if (!rc)
 		rc = fx_log_scan(t, v, nv, &s, err);
@@ -304,8 +337,10 @@ int lm_delta_forensics_run(struct lm_table *t, int64_t now_ms, int64_t min_age_m
 			goto out;
 		}
 		if (rc) {
-			rc = 0;
-			continue;      /* refused: the version's own problem (lmctl reports it) */
+			rc = fx_issue(fx, v[i].version, &e2, rc);
+			if (rc)
+				goto out;
+			continue;      /* refused: the version's own problem (an issue) */
 		}
 		rc = fx_merge(&s, snap, v[i].version, &complete);
 		lm_snapshot_unref(snap);
@@ -331,8 +366,10 @@ int lm_delta_forensics_run(struct lm_table *t, int64_t now_ms, int64_t min_age_m
 		f->first_version = r->first;
 		f->last_version = r->last;
 		f->removed_version = f->removed_ms = -1;
+		f->first_snapshot = f->last_snapshot = f->removed_snapshot = -1;
 		if (!r->present) {
 			f->kind = LM_FX_MISSING;
+			f->in_latest = r->last == fx->latest;
 			fx->n_missing++;
 		} else if (r->last < 0 && (r->cdc || r->hidden)) {
 			continue;      /* change-data, hidden or format-owned: not an orphan */
@@ -374,6 +411,7 @@ void lm_delta_forensics_free(struct lm_forensics *fx)
 	if (!fx)
 		return;
 	free(fx->f);
+	free(fx->issues);
 	lm_arena_free(&fx->arena);
 	free(fx);
 }

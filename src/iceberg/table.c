@@ -1182,4 +1182,5 @@ static const struct lm_table_ops iceberg_ops = {
 	.info_list = ice_info_list,
 	.info_read = ice_info_read,
 	.cache_id = ice_cache_id,
+	.forensics = lm_iceberg_forensics_run,
 };

@@ -1,0 +1,1124 @@
+/* forensics.c — Iceberg forensics (the table's forensics op): what storage holds under
+ * the table root against what the table's metadata can reach. Owns nothing beyond one
+ * call (the result is a struct lm_forensics freed by lm_forensics_free).
+ * May call: iceberg/table (ice_table_versions, ice_table_with_meta), iceberg/paths,
+ * format/iceberg_meta, format/json, store, arena, util, err.
+ *
+ * Reachable (the remove_orphan_files definition, made conservative): from every
+ * metadata version present (the file lakemount shows as @v<N>; with several files for
+ * one number the one the driver picked) and the current metadata file — the metadata
+ * files themselves, the files their metadata-logs name, version-hint.text/.txt, the
+ * statistics and partition-statistics files they record, and for every snapshot any
+ * of them records: its manifest list, its manifests, and every entry of those
+ * manifests (data and delete files; an entry with status DELETED names a file without
+ * holding it live).
+ *
+ * Findings (struct lm_forensics, sorted by path):
+ *   orphan / recent  present, reachable from nothing (recent: younger than min_age).
+ *                    This includes metadata/ objects: a manifest list, a manifest or a
+ *                    metadata JSON no version reaches is the leftover of a commit that
+ *                    failed (note says which kind). Hidden keys (a component starting
+ *                    with '.' or '_': .crc files, _SUCCESS) are never orphans.
+ *   removed          a data or delete file live in some snapshot but not in the current
+ *                    snapshot nor in any ref's head, still present (what expiring
+ *                    snapshots would delete).
+ *   missing          a data or delete file live in some snapshot, a manifest list or a
+ *                    manifest a snapshot needs, or a recorded statistics file, absent;
+ *                    with the ids of the snapshots that reference it.
+ * Versions: first/last/removed_version are snapshot sequence numbers (0 for every
+ * format-v1 snapshot); first/last/removed_snapshot the snapshot ids. Snapshots are put
+ * in commit order by (sequence number, timestamp, first appearance).
+ * Issues: a metadata version whose file does not parse, a snapshot whose manifest list
+ * or manifests cannot be read (refused, with the driver's reason words), and a metadata
+ * version number carried by several files (a failed concurrent commit: the file not in
+ * use is also an orphan).
+ * Cost: every metadata file once, every manifest list once, every distinct manifest
+ * once; the rest is linear in (snapshots x manifests per snapshot + entries). */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "iceberg_int.h"
+#include "lm/util.h"
+
+enum role {
+	R_NONE = 0,      /* nothing names it */
+	R_CONTENT,       /* a data or delete file a manifest names */
+	R_META,          /* a metadata version's file */
+	R_LOGMETA,       /* named by a metadata-log */
+	R_HINT,          /* version-hint.text / .txt */
+	R_LIST,          /* a manifest list */
+	R_MANIFEST,      /* a manifest */
+	R_STATS,         /* a statistics file */
+};
+
+struct rec {
+	const char *path;          /* relative to the table root (arena) */
+	uint64_t size;             /* storage size, else the size recorded */
+	int64_t mtime_ms;
+	bool present;
+	bool live;                 /* live in some snapshot's manifests */
+	bool named;                /* named by a DELETED entry */
+	bool head;                 /* live in the current snapshot or a ref's head */
+	uint8_t role;
+	int32_t first_o, last_o;   /* snapshot ordinals (commit order), -1 none */
+	int32_t man;               /* index into manifests when role is R_MANIFEST, else -1 */
+	int32_t last_snap_o;       /* missing: last ordinal appended to snaps */
+	int64_t *snaps;            /* missing: referencing snapshot ids (capped) */
+	size_t nsnaps, nsnaps_total;
+	const char *note;
+};
+
+struct man {
+	uint32_t rec;
+	bool read, ok;
+	bool missing_live;         /* some live entry is absent */
+	bool head;
+	int32_t first_o, last_o;
+	uint32_t *live;            /* rec indices of live entries */
+	size_t nlive;
+	int code;
+	const char *word;
+	const char *msg;
+};
+
+struct snap {
+	int64_t id, seq, ts;
+	size_t doc;                /* order of first appearance */
+	const char *list;          /* raw manifest list path (arena) or NULL */
+	const char **manifests;    /* v1 inline manifests (raw, arena) */
+	size_t nmanifests;
+	uint32_t *mans;            /* man indices */
+	size_t nmans;
+	int32_t list_rec;          /* rec of the manifest list, -1 none */
+	bool ok, complete, head;
+	int code;
+	const char *word, *msg;
+};
+
+struct fx {
+	struct lm_table *t;
+	struct lm_store *store;
+	const char *key;
+	struct lm_arena *arena;    /* the result's arena */
+	struct rec *r;
+	size_t nr, capr;
+	uint32_t *tab;             /* open addressing: rec index + 1, 0 empty */
+	size_t captab;
+	struct man *m;
+	size_t nm, capm;
+	struct snap *s;
+	size_t ns, caps;
+	char **names;              /* base names under metadata/, sorted */
+	size_t nnames, capnames;
+	struct ice_roots roots;
+	/* raw strings to place once the roots are known */
+	const char **logmeta, **stats;
+	size_t nlogmeta, nstats, caplogmeta, capstats;
+	const char **chosen;       /* base names of the metadata versions' files */
+	size_t nchosen, capchosen;
+	int64_t *heads;            /* current snapshot and refs' heads */
+	size_t nheads, capheads;
+	bool has_current;
+	int64_t current_id;
+	struct lm_forensic_issue *iss;
+	size_t niss, capiss;
+	size_t prefix_len;
+	int rc;
+	struct lm_err *err;
+};
+
+static int grow(void **p, size_t *cap, size_t need, size_t sz)
+{
+	size_t nc;
+	void *np;
+
+	if (need <= *cap)
+		return 0;
+	nc = *cap ? *cap * 2 : 64;
+	while (nc < need)
+		nc *= 2;
+	np = realloc(*p, nc * sz);
+	if (!np)
+		return ENOMEM;
+	*p = np;
+	*cap = nc;
+	return 0;
+}
+
+/* ---------- path records ---------- */
+
+static int tab_grow(struct fx *x)
+{
+	size_t nc = x->captab ? x->captab * 2 : 4096;
+	uint32_t *nt = calloc(nc, sizeof(*nt));
+
+	if (!nt)
+		return ENOMEM;
+	for (size_t i = 0; i < x->nr; i++) {
+		size_t j = lm_hash64(x->r[i].path, strlen(x->r[i].path)) & (nc - 1);
+
+		while (nt[j])
+			j = (j + 1) & (nc - 1);
+		nt[j] = (uint32_t)i + 1;
+	}
+	free(x->tab);
+	x->tab = nt;
+	x->captab = nc;
+	return 0;
+}
+
+/* The record of path (created absent when new); -1 on ENOMEM. */
+static ssize_t rec_get(struct fx *x, const char *path, bool create)
+{
+	size_t j;
+
+	if (!x->captab || (x->nr + 1) * 2 > x->captab) {
+		if (tab_grow(x))
+			return -1;
+	}
+	j = lm_hash64(path, strlen(path)) & (x->captab - 1);
+	while (x->tab[j]) {
+		struct rec *r = &x->r[x->tab[j] - 1];
+
+		if (!strcmp(r->path, path))
+			return (ssize_t)x->tab[j] - 1;
+		j = (j + 1) & (x->captab - 1);
+	}
+	if (!create)
+		return -2;
+	if (x->nr >= UINT32_MAX - 1 || grow((void **)&x->r, &x->capr, x->nr + 1, sizeof(*x->r)))
+		return -1;
+	memset(&x->r[x->nr], 0, sizeof(x->r[x->nr]));
+	x->r[x->nr].path = lm_arena_strdup(x->arena, path);
+	if (!x->r[x->nr].path)
+		return -1;
+	x->r[x->nr].first_o = x->r[x->nr].last_o = x->r[x->nr].last_snap_o = -1;
+	x->r[x->nr].man = -1;
+	x->tab[j] = (uint32_t)x->nr + 1;
+	return (ssize_t)x->nr++;
+}
+
+static const char *keep(struct fx *x, const char *s)
+{
+	return s ? lm_arena_strdup(x->arena, s) : NULL;
+}
+
+static int issue(struct fx *x, const char *kind, int64_t version, int64_t snapshot,
+		 const char *reason, const char *file, const char *msg)
+{
+	struct lm_forensic_issue *i;
+
+	if (grow((void **)&x->iss, &x->capiss, x->niss + 1, sizeof(*x->iss)))
+		return lm_err_set(x->err, ENOMEM, "out of memory");
+	i = &x->iss[x->niss++];
+	i->kind = kind;
+	i->version = version;
+	i->snapshot = snapshot;
+	i->reason = reason ? keep(x, reason) : NULL;
+	i->file = keep(x, file);
+	i->msg = keep(x, msg);
+	if ((reason && !i->reason) || (file && !i->file) || (msg && !i->msg))
+		return lm_err_set(x->err, ENOMEM, "out of memory");
+	return 0;
+}
+
+/* Component starting with '.' or '_' (.crc files, _SUCCESS, _temporary/). */
+static bool hidden(const char *rel)
+{
+	for (const char *c = rel;;) {
+		const char *slash;
+
+		if (*c == '_' || *c == '.')
+			return true;
+		slash = strchr(c, '/');
+		if (!slash)
+			return false;
+		c = slash + 1;
+	}
+}
+
+/* ---------- storage listing ---------- */
+
+static int list_cb(void *ud, const struct lm_list_entry *e)
+{
+	struct fx *x = ud;
+	const char *rel;
+	ssize_t i;
+
+	if (e->is_prefix || strlen(e->key) <= x->prefix_len)
+		return 0;
+	rel = e->key + x->prefix_len;
+	i = rec_get(x, rel, true);
+	if (i < 0) {
+		x->rc = ENOMEM;
+		return 1;
+	}
+	x->r[i].present = true;
+	x->r[i].size = e->info.size;
+	x->r[i].mtime_ms = e->info.mtime_ms;
+	if (!strncmp(rel, "metadata/", 9) && rel[9] && !strchr(rel + 9, '/')) {
+		char *d = strdup(rel + 9);
+
+		if (!d || grow((void **)&x->names, &x->capnames, x->nnames + 1, sizeof(*x->names))) {
+			free(d);
+			x->rc = ENOMEM;
+			return 1;
+		}
+		x->names[x->nnames++] = d;
+	}
+	if (x->t->progress && x->nr % 4096 == 0)
+		x->t->progress(x->t->progress_ud, "listing", x->nr, 0);
+	return 0;
+}
+
+static int str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int list_storage(struct fx *x)
+{
+	size_t kl = strlen(x->key);
+	char *prefix = malloc(kl + 2);
+	int rc;
+
+	if (!prefix)
+		return lm_err_set(x->err, ENOMEM, "out of memory");
+	memcpy(prefix, x->key, kl);
+	if (kl && x->key[kl - 1] != '/')
+		prefix[kl++] = '/';
+	prefix[kl] = '\0';
+	x->prefix_len = kl;
+	rc = lm_store_list(x->store, prefix, NULL, 0, list_cb, x, x->err);
+	free(prefix);
+	if (x->rc)
+		rc = lm_err_set(x->err, x->rc, "out of memory");
+	else if (rc)
+		lm_err_prefix(x->err, "table %s: listing the table root: ", lm_table_name(x->t));
+	if (!rc && x->nnames)
+		qsort(x->names, x->nnames, sizeof(*x->names), str_cmp);
+	return rc;
+}
+
+/* ---------- metadata versions ---------- */
+
+static int push_str(struct fx *x, const char ***v, size_t *n, size_t *cap, const char *s)
+{
+	const char *k = keep(x, s);
+
+	if (!k || grow((void **)v, cap, *n + 1, sizeof(**v)))
+		return ENOMEM;
+	(*v)[(*n)++] = k;
+	return 0;
+}
+
+static int stats_paths(struct fx *x, const struct lm_iceberg_meta *m, const char *member)
+{
+	const struct lm_json *a = lm_json_get(m->root, member);
+
+	if (!a || a->type != LM_JSON_ARRAY)
+		return 0;
+	for (uint32_t i = 0; i < a->n; i++) {
+		const char *p = lm_json_str(lm_json_get(&a->u.kids[i], "statistics-path"));
+
+		if (p && push_str(x, &x->stats, &x->nstats, &x->capstats, p))
+			return ENOMEM;
+	}
+	return 0;
+}
+
+static int snap_find(const struct fx *x, int64_t id)
+{
+	for (size_t i = 0; i < x->ns; i++)
+		if (x->s[i].id == id)
+			return (int)i;
+	return -1;
+}
+
+/* ice_table_with_meta callback: copy out what the walk needs (the table's lock is
+ * held: no I/O, no calls into the table). */
+static int take_meta(void *ud, const struct lm_iceberg_meta *m, const struct ice_version_desc *d,
+		     struct lm_err *err)
+{
+	struct fx *x = ud;
+	int rc = 0;
+
+	(void)err;
+	if (push_str(x, &x->chosen, &x->nchosen, &x->capchosen, d->file) ||
+	    ice_roots_add(&x->roots, m->location))
+		return ENOMEM;
+	for (size_t i = 0; i < m->nmetadata_log && !rc; i++)
+		rc = push_str(x, &x->logmeta, &x->nlogmeta, &x->caplogmeta, m->metadata_log[i].file);
+	if (!rc)
+		rc = stats_paths(x, m, "statistics");
+	if (!rc)
+		rc = stats_paths(x, m, "partition-statistics");
+	if (d->current) {
+		x->has_current = m->has_current;
+		x->current_id = m->current_snapshot_id;
+		x->nheads = 0;
+		if (m->has_current && grow((void **)&x->heads, &x->capheads, 1, sizeof(*x->heads)))
+			return ENOMEM;
+		if (m->has_current)
+			x->heads[x->nheads++] = m->current_snapshot_id;
+		for (size_t i = 0; i < m->nrefs && !rc; i++) {
+			rc = grow((void **)&x->heads, &x->capheads, x->nheads + 1, sizeof(*x->heads));
+			if (!rc)
+				x->heads[x->nheads++] = m->refs[i].snapshot_id;
+		}
+	}
+	/* Snapshots: by id, over every metadata version (the first to record one wins). */
+	for (size_t i = 0; i < m->nsnapshots && !rc; i++) {
+		const struct lm_iceberg_snapshot *s = &m->snapshots[i];
+		struct snap *n;
+
+		if (snap_find(x, s->id) >= 0)
+			continue;
+		if (grow((void **)&x->s, &x->caps, x->ns + 1, sizeof(*x->s)))
+			return ENOMEM;
+		n = &x->s[x->ns];
+		memset(n, 0, sizeof(*n));
+		n->id = s->id;
+		n->seq = s->seq;
+		n->ts = s->timestamp_ms;
+		n->doc = x->ns;
+		n->list_rec = -1;
+		if (s->manifest_list && !(n->list = keep(x, s->manifest_list)))
+			return ENOMEM;
+		if (s->nmanifests) {
+			n->manifests = lm_arena_alloc(x->arena, s->nmanifests * sizeof(*n->manifests));
+			if (!n->manifests)
+				return ENOMEM;
+			for (size_t k = 0; k < s->nmanifests; k++)
+				if (!(n->manifests[k] = keep(x, s->manifests[k])))
+					return ENOMEM;
+			n->nmanifests = s->nmanifests;
+		}
+		x->ns++;
+	}
+	return rc;
+}
+
+static int load_versions(struct fx *x)
+{
+	struct ice_version_desc *v = NULL;
+	size_t nv = 0;
+	bool cur_seen = false;
+	int rc;
+
+	rc = ice_table_versions(x->t, &v, &nv, x->err);
+	if (rc)
+		goto out;
+	for (size_t i = 0; i < nv; i++) {
+		struct lm_err e2;
+
+		lm_err_init(&e2);
+		cur_seen = cur_seen || v[i].current;
+		rc = ice_table_with_meta(x->t, true, v[i].n, take_meta, x, &e2);
+		if (rc == ENOMEM) {
+			*x->err = e2;
+			goto out;
+		}
+		if (rc && !e2.reason) {          /* storage trouble: cannot run */
+			*x->err = e2;
+			goto out;
+		}
+		if (!rc)
+			continue;
+		/* the file is a version's even when it does not parse */
+		if (push_str(x, &x->chosen, &x->nchosen, &x->capchosen, v[i].file) ||
+		    issue(x, "refused", v[i].n, -1, e2.reason, NULL, e2.msg)) {
+			rc = lm_err_set(x->err, ENOMEM, "out of memory");
+			goto out;
+		}
+		rc = 0;
+	}
+	if (!cur_seen) {   /* a current file without a version number, or none */
+		struct lm_err e2;
+
+		lm_err_init(&e2);
+		rc = ice_table_with_meta(x->t, false, 0, take_meta, x, &e2);
+		if (rc == ENOMEM || (rc && rc != ENOENT && !e2.reason)) {
+			*x->err = e2;
+			goto out;
+		}
+		if (rc && rc != ENOENT && issue(x, "refused", -1, -1, e2.reason, NULL, e2.msg)) {
+			rc = ENOMEM;
+			goto out;
+		}
+		rc = 0;
+	}
+out:
+	free(v);
+	return rc;
+}
+
+/* ---------- reading manifests ---------- */
+
+/* raw → record (created absent when new); 1 when raw cannot be placed inside the
+ * table (msg in e2), -1 on ENOMEM. */
+static ssize_t place(struct fx *x, const char *raw, struct lm_err *e2)
+{
+	char *rel = NULL;
+	ssize_t i;
+	int rc = ice_relocate(&x->roots, x->store, x->key, raw, &rel, e2);
+
+	if (rc == ENOMEM)
+		return -1;
+	if (rc)
+		return -3;
+	i = rec_get(x, rel, true);
+	free(rel);
+	return i;
+}
+
+static int fetch(struct fx *x, const struct rec *r, size_t cap, struct lm_buf *b, struct lm_err *e2)
+{
+	char *key = lm_path_join(x->key, r->path);
+	int rc;
+
+	if (!key)
+		return ENOMEM;
+	rc = lm_store_get_all(x->store, key, cap, b, NULL, e2);
+	free(key);
+	return rc;
+}
+
+static void man_fail(struct fx *x, struct man *m, int code, const char *word, const char *path,
+		     const char *why)
+{
+	char msg[LM_ERR_MSG];
+
+	snprintf(msg, sizeof(msg), "manifest %.200s: %.280s", path, why);
+	m->ok = false;
+	m->code = code;
+	m->word = word;
+	m->msg = keep(x, msg);
+}
+
+/* Read manifest m once (from: the list entry that named it first, or NULL). */
+static int man_read(struct fx *x, struct man *m, const struct lm_iceberg_manifest_file *from)
+{
+	struct lm_iceberg_manifest mf;
+	struct lm_buf b;
+	struct lm_err e2;
+	const char *path = x->r[m->rec].path;
+	int rc;
+
+	m->read = true;
+	m->ok = true;
+	lm_iceberg_manifest_init(&mf);
+	lm_buf_init(&b, ICE_MAX_MANIFEST);
+	lm_err_init(&e2);
+	if (!x->r[m->rec].present) {
+		man_fail(x, m, LM_EMISSING, "missing-manifest", path, "missing");
+		rc = 0;
+		goto out;
+	}
+	rc = fetch(x, &x->r[m->rec], ICE_MAX_MANIFEST, &b, &e2);
+	if (rc == ENOENT || rc == LM_EMISSING || rc == LM_ETOOBIG) {
+		man_fail(x, m, rc, rc == LM_ETOOBIG ? "too-big" : "missing-manifest", path,
+			 rc == LM_ETOOBIG ? "too big" : "missing");
+		rc = 0;
+		goto out;
+	}
+	if (rc) {
+		*x->err = e2;
+		lm_err_prefix(x->err, "table %s: manifest %s: ", lm_table_name(x->t), path);
+		goto out;
+	}
+	rc = lm_iceberg_manifest_parse(b.data, b.len, from, NULL, &mf, &e2);
+	if (rc == ENOMEM)
+		goto out;
+	if (rc) {
+		man_fail(x, m, rc, e2.reason ? e2.reason : "invalid-avro", path, e2.msg);
+		rc = 0;
+		goto out;
+	}
+	m->live = malloc((mf.n ? mf.n : 1) * sizeof(*m->live));
+	if (!m->live) {
+		rc = ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < mf.n; i++) {
+		const struct lm_iceberg_entry *e = &mf.v[i];
+		ssize_t k;
+
+		lm_err_init(&e2);
+		k = place(x, e->path, &e2);
+		if (k == -1) {
+			rc = ENOMEM;
+			goto out;
+		}
+		if (k < 0) {
+			man_fail(x, m, LM_EESCAPE, "path-escape", path, e2.msg);
+			continue;
+		}
+		if (x->r[k].role == R_NONE)
+			x->r[k].role = R_CONTENT;
+		if (e->status == LM_ICEBERG_DELETED) {
+			x->r[k].named = true;
+			continue;
+		}
+		if (!x->r[k].present) {
+			x->r[k].size = (uint64_t)e->size;
+			m->missing_live = true;
+		}
+		if (e->content != LM_ICEBERG_FILE_DATA && !x->r[k].note)
+			x->r[k].note = e->content == LM_ICEBERG_FILE_EQ_DELETES ? "equality delete file"
+									  : "position delete file";
+		x->r[k].live = true;
+		m->live[m->nlive++] = (uint32_t)k;
+	}
+out:
+	lm_buf_free(&b);
+	lm_iceberg_manifest_free(&mf);
+	if (rc == ENOMEM)
+		lm_err_set(x->err, ENOMEM, "out of memory");
+	return rc;
+}
+
+/* The manifest at raw, read once; *mi its index, or -1 (snapshot refused: s->msg). */
+static int man_get(struct fx *x, struct snap *s, const char *raw,
+		   const struct lm_iceberg_manifest_file *from, ssize_t *mi)
+{
+	struct lm_err e2;
+	ssize_t k;
+	int rc = 0;
+
+	*mi = -1;
+	lm_err_init(&e2);
+	k = place(x, raw, &e2);
+	if (k == -1)
+		return lm_err_set(x->err, ENOMEM, "out of memory");
+	if (k < 0) {
+		char msg[LM_ERR_MSG];
+
+		snprintf(msg, sizeof(msg), "manifest %.400s", e2.msg);
+		s->ok = false;
+		s->code = LM_EESCAPE;
+		s->word = "path-escape";
+		s->msg = keep(x, msg);
+		return 0;
+	}
+	if (x->r[k].man < 0) {
+		struct man *m;
+
+		if (grow((void **)&x->m, &x->capm, x->nm + 1, sizeof(*x->m)))
+			return lm_err_set(x->err, ENOMEM, "out of memory");
+		m = &x->m[x->nm];
+		memset(m, 0, sizeof(*m));
+		m->rec = (uint32_t)k;
+		m->first_o = m->last_o = -1;
+		x->r[k].man = (int32_t)x->nm++;
+		x->r[k].role = R_MANIFEST;
+		x->r[k].note = "manifest";
+		rc = man_read(x, m, from);
+	}
+	*mi = x->r[k].man;
+	return rc;
+}
+
+static int snap_push_man(struct fx *x, struct snap *s, size_t mi)
+{
+	for (size_t i = 0; i < s->nmans; i++)
+		if (s->mans[i] == mi)
+			return 0;
+	{
+		uint32_t *nm = realloc(s->mans, (s->nmans + 1) * sizeof(*s->mans));
+
+		if (!nm)
+			return lm_err_set(x->err, ENOMEM, "out of memory");
+		s->mans = nm;
+	}
+	s->mans[s->nmans++] = (uint32_t)mi;
+	return 0;
+}
+
+static int snap_walk(struct fx *x, struct snap *s)
+{
+	struct lm_iceberg_manifest_list ml;
+	struct lm_buf b;
+	struct lm_err e2;
+	char msg[LM_ERR_MSG];
+	int rc = 0;
+
+	s->ok = true;
+	lm_iceberg_manifest_list_init(&ml);
+	lm_buf_init(&b, ICE_MAX_MANIFEST_LIST);
+	lm_err_init(&e2);
+	if (s->list) {
+		ssize_t k = place(x, s->list, &e2);
+		struct rec *r;
+
+		if (k == -1) {
+			rc = lm_err_set(x->err, ENOMEM, "out of memory");
+			goto out;
+		}
+		if (k < 0) {
+			snprintf(msg, sizeof(msg), "manifest list %.400s", e2.msg);
+			s->ok = false;
+			s->code = LM_EESCAPE;
+			s->word = "path-escape";
+			s->msg = keep(x, msg);
+			goto out;
+		}
+		s->list_rec = (int32_t)k;
+		r = &x->r[k];
+		r->role = R_LIST;
+		r->note = "manifest list";
+		if (!r->present) {
+			snprintf(msg, sizeof(msg), "manifest list %.400s is missing", r->path);
+			s->ok = false;
+			s->code = LM_EMISSING;
+			s->word = "missing-manifest-list";
+			s->msg = keep(x, msg);
+			goto out;
+		}
+		rc = fetch(x, r, ICE_MAX_MANIFEST_LIST, &b, &e2);
+		if (rc == ENOENT || rc == LM_EMISSING || rc == LM_ETOOBIG) {
+			snprintf(msg, sizeof(msg), "manifest list %.400s: %s", r->path,
+				 rc == LM_ETOOBIG ? "too big" : "missing");
+			s->ok = false;
+			s->code = rc;
+			s->word = rc == LM_ETOOBIG ? "too-big" : "missing-manifest-list";
+			s->msg = keep(x, msg);
+			rc = 0;
+			goto out;
+		}
+		if (rc) {
+			*x->err = e2;
+			lm_err_prefix(x->err, "table %s: manifest list %s: ", lm_table_name(x->t),
+				      r->path);
+			goto out;
+		}
+		rc = lm_iceberg_manifest_list_parse(b.data, b.len, NULL, &ml, &e2);
+		if (rc == ENOMEM) {
+			lm_err_set(x->err, ENOMEM, "out of memory");
+			goto out;
+		}
+		if (rc) {
+			snprintf(msg, sizeof(msg), "manifest list %.200s: %.280s", r->path, e2.msg);
+			s->ok = false;
+			s->code = rc;
+			s->word = e2.reason ? e2.reason : "invalid-avro";
+			s->msg = keep(x, msg);
+			rc = 0;
+			goto out;
+		}
+		for (size_t i = 0; i < ml.n && !rc; i++) {
+			ssize_t mi;
+
+			rc = man_get(x, s, ml.v[i].path, &ml.v[i], &mi);
+			if (!rc && mi >= 0)
+				rc = snap_push_man(x, s, (size_t)mi);
+		}
+	} else if (s->nmanifests) {
+		for (size_t i = 0; i < s->nmanifests && !rc; i++) {
+			ssize_t mi;
+
+			rc = man_get(x, s, s->manifests[i], NULL, &mi);
+			if (!rc && mi >= 0)
+				rc = snap_push_man(x, s, (size_t)mi);
+		}
+	} else {
+		s->ok = false;
+		s->code = LM_EFORMAT;
+		s->word = "invalid-metadata";
+		s->msg = "records neither a manifest list nor manifests";
+	}
+out:
+	lm_buf_free(&b);
+	lm_iceberg_manifest_list_free(&ml);
+	return rc;
+}
+
+/* ---------- classification ---------- */
+
+static int snap_order(const void *a, const void *b)
+{
+	const struct snap *x = a, *y = b;
+
+	if (x->seq != y->seq)
+		return x->seq < y->seq ? -1 : 1;
+	if (x->ts != y->ts)
+		return x->ts < y->ts ? -1 : 1;
+	return x->doc < y->doc ? -1 : x->doc > y->doc;
+}
+
+static void span(struct rec *r, int32_t lo, int32_t hi)
+{
+	if (lo < 0)
+		return;
+	if (r->first_o < 0 || lo < r->first_o)
+		r->first_o = lo;
+	if (hi > r->last_o)
+		r->last_o = hi;
+}
+
+/* Snapshot o references missing record r: remember its id (capped). */
+static int note_ref(struct fx *x, struct rec *r, int32_t o)
+{
+	if (r->present || r->last_snap_o == o)
+		return 0;
+	r->last_snap_o = o;
+	r->nsnaps_total++;
+	if (r->nsnaps >= LM_FX_MAX_SNAPS)
+		return 0;
+	if (!r->snaps) {
+		r->snaps = lm_arena_alloc(x->arena, LM_FX_MAX_SNAPS * sizeof(*r->snaps));
+		if (!r->snaps)
+			return lm_err_set(x->err, ENOMEM, "out of memory");
+	}
+	r->snaps[r->nsnaps++] = x->s[o].id;
+	return 0;
+}
+
+/* Place the metadata-level names (versions' files, metadata-logs, hints, statistics). */
+static int mark_metadata(struct fx *x)
+{
+	static const char *const hints[] = { "metadata/version-hint.text",
+					     "metadata/version-hint.txt" };
+	char rel[512];
+
+	for (size_t i = 0; i < x->nchosen; i++) {
+		ssize_t k;
+
+		snprintf(rel, sizeof(rel), "metadata/%.500s", x->chosen[i]);
+		k = rec_get(x, rel, false);
+		if (k >= 0)
+			x->r[k].role = R_META;
+	}
+	for (size_t i = 0; i < 2; i++) {
+		ssize_t k = rec_get(x, hints[i], false);
+
+		if (k >= 0)
+			x->r[k].role = R_HINT;
+	}
+	for (size_t i = 0; i < x->nlogmeta; i++) {
+		char *relp = NULL;
+		ssize_t k;
+
+		if (ice_relocate(&x->roots, x->store, x->key, x->logmeta[i], &relp, NULL))
+			continue;      /* an old metadata file elsewhere: nothing to find */
+		k = rec_get(x, relp, false);
+		free(relp);
+		if (k >= 0 && x->r[k].role == R_NONE)
+			x->r[k].role = R_LOGMETA;
+	}
+	for (size_t i = 0; i < x->nstats; i++) {
+		struct lm_err e2;
+		ssize_t k;
+
+		lm_err_init(&e2);
+		k = place(x, x->stats[i], &e2);
+		if (k == -1)
+			return lm_err_set(x->err, ENOMEM, "out of memory");
+		if (k >= 0 && x->r[k].role == R_NONE) {
+			x->r[k].role = R_STATS;
+			x->r[k].note = "statistics file";
+		}
+	}
+	return 0;
+}
+
+static int learn(struct fx *x)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < x->ns && !rc; i++) {
+		if (x->s[i].list)
+			rc = ice_roots_learn(&x->roots, x->s[i].list, x->names, x->nnames);
+		for (size_t k = 0; k < x->s[i].nmanifests && !rc; k++)
+			rc = ice_roots_learn(&x->roots, x->s[i].manifests[k], x->names, x->nnames);
+	}
+	for (size_t i = 0; i < x->nlogmeta && !rc; i++)
+		rc = ice_roots_learn(&x->roots, x->logmeta[i], x->names, x->nnames);
+	for (size_t i = 0; i < x->nstats && !rc; i++)
+		rc = ice_roots_learn(&x->roots, x->stats[i], x->names, x->nnames);
+	return rc ? lm_err_set(x->err, ENOMEM, "out of memory") : 0;
+}
+
+/* Several metadata files carrying one version number: the ones not in use. */
+static int duplicates(struct fx *x)
+{
+	for (size_t i = 0; i < x->nnames; i++) {
+		struct lm_iceberg_meta_name nm;
+		char rel[512], msg[LM_ERR_MSG];
+		const char *inuse = NULL;
+		ssize_t k;
+
+		if (lm_iceberg_meta_name_parse(x->names[i], &nm) || !nm.has_version)
+			continue;
+		snprintf(rel, sizeof(rel), "metadata/%.500s", x->names[i]);
+		k = rec_get(x, rel, false);
+		if (k < 0 || x->r[k].role == R_META)
+			continue;
+		for (size_t j = 0; j < x->nchosen && !inuse; j++) {
+			struct lm_iceberg_meta_name cn;
+
+			if (!lm_iceberg_meta_name_parse(x->chosen[j], &cn) && cn.has_version &&
+			    cn.version == nm.version)
+				inuse = x->chosen[j];
+		}
+		if (!inuse)
+			continue;
+		snprintf(msg, sizeof(msg),
+			 "table %.100s: metadata version %" PRId64 " is written by %.90s and %.90s; "
+			 "the first is in use, the second is the leftover of a failed concurrent commit",
+			 lm_table_name(x->t), nm.version, inuse, x->names[i]);
+		if (issue(x, "duplicate-metadata-version", nm.version, -1, "duplicate-metadata-version",
+			  rel, msg))
+			return ENOMEM;
+		snprintf(msg, sizeof(msg), "metadata file: version %" PRId64 " written twice, "
+			 "metadata/%.300s is in use (a failed concurrent commit)", nm.version, inuse);
+		if (!(x->r[k].note = keep(x, msg)))
+			return lm_err_set(x->err, ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
+static const char *orphan_note(const struct rec *r)
+{
+	struct lm_iceberg_meta_name nm;
+	const char *base = strrchr(r->path, '/');
+	size_t bl;
+
+	if (r->note)
+		return r->note;
+	if (strncmp(r->path, "metadata/", 9))
+		return NULL;
+	base = base ? base + 1 : r->path;
+	bl = strlen(base);
+	if (!lm_iceberg_meta_name_parse(base, &nm))
+		return "metadata file no version uses (a failed commit's leftover?)";
+	if (bl > 5 && !strcmp(base + bl - 5, ".avro"))
+		return !strncmp(base, "snap-", 5) ? "manifest list no snapshot references (a failed commit's leftover?)"
+						  : "manifest no snapshot references (a failed commit's leftover?)";
+	return "metadata/ object nothing references";
+}
+
+static int build_result(struct fx *x, struct lm_forensics *fx, int64_t now_ms,
+			int64_t min_age_ms)
+{
+	size_t n = 0;
+
+	fx->f = calloc(x->nr ? x->nr : 1, sizeof(*fx->f));
+	if (!fx->f)
+		return lm_err_set(x->err, ENOMEM, "out of memory");
+	for (size_t i = 0; i < x->nr; i++) {
+		const struct rec *r = &x->r[i];
+		struct lm_forensic_file *f = &fx->f[n];
+		bool owned = r->role != R_NONE && r->role != R_CONTENT;
+
+		memset(f, 0, sizeof(*f));
+		f->path = r->path;
+		f->size = r->size;
+		f->mtime_ms = r->present ? r->mtime_ms : -1;
+		f->first_version = f->last_version = f->removed_version = f->removed_ms = -1;
+		f->first_snapshot = f->last_snapshot = f->removed_snapshot = -1;
+		if (r->first_o >= 0) {
+			f->first_version = x->s[r->first_o].seq;
+			f->last_version = x->s[r->last_o].seq;
+			f->first_snapshot = x->s[r->first_o].id;
+			f->last_snapshot = x->s[r->last_o].id;
+		}
+		f->note = r->note;
+		if (!r->present) {
+			/* absent: a finding only when something needs it */
+			if (!(r->live || r->role == R_LIST || r->role == R_MANIFEST ||
+			      r->role == R_STATS))
+				continue;
+			if (r->role == R_MANIFEST && r->first_o < 0 && r->nsnaps_total == 0)
+				continue;
+			f->kind = LM_FX_MISSING;
+			f->in_latest = r->head;
+			f->snapshots = r->snaps;
+			f->nsnapshots = r->nsnaps;
+			f->nsnapshots_total = r->nsnaps_total;
+			fx->n_missing++;
+		} else if (owned) {
+			continue;
+		} else if (r->live) {
+			if (r->head || r->first_o < 0)
+				continue;
+			f->kind = LM_FX_REMOVED;
+			if ((size_t)r->last_o + 1 < x->ns) {
+				const struct snap *s = &x->s[r->last_o + 1];
+
+				f->removed_version = s->seq;
+				f->removed_snapshot = s->id;
+				f->removed_ms = s->ts;
+			}
+			fx->n_removed++;
+		} else if (r->named || (hidden(r->path) && r->role == R_NONE)) {
+			continue;      /* named by a DELETED entry only, or hidden */
+		} else {
+			f->kind = now_ms - r->mtime_ms < min_age_ms ? LM_FX_RECENT : LM_FX_ORPHAN;
+			f->note = orphan_note(r);
+			if (f->kind == LM_FX_RECENT)
+				fx->n_recent++;
+			else
+				fx->n_orphan++;
+		}
+		n++;
+	}
+	fx->n = n;
+	return 0;
+}
+
+static int path_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct lm_forensic_file *)a)->path,
+		      ((const struct lm_forensic_file *)b)->path);
+}
+
+static void fx_state_free(struct fx *x)
+{
+	for (size_t i = 0; i < x->nm; i++)
+		free(x->m[i].live);
+	for (size_t i = 0; i < x->ns; i++)
+		free(x->s[i].mans);
+	for (size_t i = 0; i < x->nnames; i++)
+		free(x->names[i]);
+	free(x->names);
+	free(x->m);
+	free(x->s);
+	free(x->r);
+	free(x->tab);
+	free(x->logmeta);
+	free(x->stats);
+	free(x->chosen);
+	free(x->heads);
+	free(x->iss);
+	ice_roots_free(&x->roots);
+}
+
+int lm_iceberg_forensics_run(struct lm_table *t, int64_t now_ms, int64_t min_age_ms,
+			     struct lm_forensics **out, struct lm_err *err)
+{
+	struct lm_forensics *fx = NULL;
+	struct lm_err e0;
+	struct fx x;
+	int rc;
+
+	*out = NULL;
+	if (!err) {
+		lm_err_init(&e0);
+		err = &e0;
+	}
+	if (t->fmt != LM_TABLE_ICEBERG)
+		return lm_err_set(err, EINVAL, "table %s: not an Iceberg table", lm_table_name(t));
+	memset(&x, 0, sizeof(x));
+	ice_roots_init(&x.roots);
+	x.t = t;
+	x.store = t->store;
+	x.key = lm_table_key(t);
+	x.err = err;
+	fx = calloc(1, sizeof(*fx));
+	if (!fx) {
+		rc = lm_err_set(err, ENOMEM, "out of memory");
+		goto out;
+	}
+	lm_arena_init(&fx->arena);
+	fx->format = "iceberg";
+	fx->latest = fx->restore = fx->latest_snapshot = fx->restore_snapshot = -1;
+	x.arena = &fx->arena;
+	if ((rc = load_versions(&x)))
+		goto out;
+	if ((rc = list_storage(&x)) || (rc = learn(&x)) || (rc = mark_metadata(&x)))
+		goto out;
+	if (x.ns)
+		qsort(x.s, x.ns, sizeof(*x.s), snap_order);
+	/* Walk every snapshot once (each distinct manifest is read once). */
+	for (size_t o = 0; o < x.ns; o++) {
+		struct snap *s = &x.s[o];
+
+		if (t->progress)
+			t->progress(t->progress_ud, "manifests", o, x.ns);
+		if ((rc = snap_walk(&x, s)))
+			goto out;
+		for (size_t h = 0; h < x.nheads; h++)
+			s->head = s->head || x.heads[h] == s->id;
+		if (s->list_rec >= 0) {
+			span(&x.r[s->list_rec], (int32_t)o, (int32_t)o);
+			x.r[s->list_rec].head = x.r[s->list_rec].head || s->head;
+			if ((rc = note_ref(&x, &x.r[s->list_rec], (int32_t)o)))
+				goto out;
+		}
+		s->complete = s->ok;
+		for (size_t i = 0; i < s->nmans; i++) {
+			struct man *m = &x.m[s->mans[i]];
+
+			if (m->first_o < 0)
+				m->first_o = (int32_t)o;
+			m->last_o = (int32_t)o;
+			m->head = m->head || s->head;
+			if ((rc = note_ref(&x, &x.r[m->rec], (int32_t)o)))
+				goto out;
+			if (!m->ok && s->ok) {
+				s->ok = s->complete = false;
+				s->code = m->code;
+				s->word = m->word;
+				s->msg = m->msg;
+			}
+			if (m->missing_live) {
+				s->complete = false;
+				for (size_t k = 0; k < m->nlive; k++)
+					if ((rc = note_ref(&x, &x.r[m->live[k]], (int32_t)o)))
+						goto out;
+			}
+		}
+		if (!s->ok) {
+			char msg[LM_ERR_MSG];
+
+			snprintf(msg, sizeof(msg), "table %.100s: snapshot %" PRId64 ": %.360s", lm_table_name(t),
+				 s->id, s->msg ? s->msg : "cannot be read");
+			if ((rc = issue(&x, "refused", -1, s->id, s->word, NULL, msg)))
+				goto out;
+		}
+		if (s->complete) {
+			fx->restore = s->seq;
+			fx->restore_snapshot = s->id;
+		}
+	}
+	if (t->progress && x.ns)
+		t->progress(t->progress_ud, "manifests", x.ns, x.ns);
+	for (size_t i = 0; i < x.nm; i++) {
+		const struct man *m = &x.m[i];
+
+		span(&x.r[m->rec], m->first_o, m->last_o);
+		x.r[m->rec].head = x.r[m->rec].head || m->head;
+		for (size_t k = 0; k < m->nlive; k++) {
+			struct rec *r = &x.r[m->live[k]];
+
+			span(r, m->first_o, m->last_o);
+			r->head = r->head || m->head;
+		}
+	}
+	if (x.has_current) {
+		int k = snap_find(&x, x.current_id);
+
+		fx->latest_snapshot = x.current_id;
+		fx->latest = k >= 0 ? x.s[k].seq : -1;
+	}
+	if ((rc = duplicates(&x)) || (rc = build_result(&x, fx, now_ms, min_age_ms)))
+		goto out;
+	if (fx->n)
+		qsort(fx->f, fx->n, sizeof(*fx->f), path_cmp);
+	fx->issues = x.iss;
+	fx->nissues = x.niss;
+	fx->nversions = x.ns;
+	x.iss = NULL;
+	*out = fx;
+	fx = NULL;
+out:
+	if (rc == ENOMEM && !err->code)
+		lm_err_set(err, ENOMEM, "out of memory");
+	fx_state_free(&x);
+	lm_forensics_free(fx);
+	return rc;
+}
