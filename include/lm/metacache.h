@@ -17,7 +17,7 @@
  * the order they were written) are evicted until it fits; a record bigger than a quarter
  * of the map is not stored (put returns LM_ETOOBIG, the caller goes on uncached).
  *
- * Thread-safe. Never holds a read transaction across a call: values are copied out. */
+ * Thread-safe. Never holds a read transaction beyond a call. */
 #ifndef LM_METACACHE_H
 #define LM_METACACHE_H
 
@@ -56,6 +56,12 @@ int lm_metacache_default_dir(char *out, size_t size);
  * as corrupt); the value is checked before it is handed out. */
 int lm_metacache_get(struct lm_metacache *mc, enum lm_mc_kind kind, const char *key,
 		     struct lm_buf *out, struct lm_err *err);
+/* The same without a copy: fn sees the checked value in place (valid only during the
+ * call; a read transaction is open, so fn must not wait on the network) and its result
+ * is returned. */
+int lm_metacache_read(struct lm_metacache *mc, enum lm_mc_kind kind, const char *key,
+		      int (*fn)(void *ud, const void *val, size_t len), void *ud,
+		      struct lm_err *err);
 /* Store (replacing). Errors are for logging only: the cache is an optimisation. */
 int lm_metacache_put(struct lm_metacache *mc, enum lm_mc_kind kind, const char *key,
 		     const void *val, size_t len, struct lm_err *err);

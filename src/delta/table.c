@@ -26,6 +26,7 @@
  * the commits after it. */
 #include <ctype.h>
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -370,6 +371,8 @@ out:
 	return rc;
 }
 
+#define REPLAY_KEEP_MAX 50000
+
 static void replay_reset(struct lm_delta_table *t)
 {
 	lm_delta_replay_free(&t->replay);
@@ -598,6 +601,18 @@ static int delta_snapshot(struct lm_table *base, const char *key, struct lm_snap
 		goto out;
 	lm_snapshot_unref(t->last);
 	t->last = lm_snapshot_ref(*out);
+	/* The replay state lets the next version be built from this one by applying one
+	 * commit, but costs about twice the snapshot. Past REPLAY_KEEP_MAX live files it is
+	 * dropped: memory stays near the snapshot's own (~150 B a file), and the next new
+	 * version of a big table is rebuilt from its checkpoint (versions already built come
+	 * from the metadata cache). */
+	if (t->replay.live > REPLAY_KEEP_MAX) {
+		replay_reset(t);
+#ifdef __GLIBC__
+		/* Give the freed heap (and the decode threads' arenas) back to the system. */
+		malloc_trim(0);
+#endif
+	}
 out:
 	pthread_mutex_unlock(&t->lock);
 	return rc;

@@ -2,6 +2,7 @@
  * which format a folder holds. Owns nothing but the common head. May call: the drivers
  * (delta/, iceberg/), snapshot (image codec), cache (metacache), store, util. */
 #include <errno.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -87,6 +88,18 @@ static int snap_cache_key(struct lm_table *t, const char *key, struct lm_buf *k)
 	return lm_buf_printf(k, "snap|%s|%s|%s|%s", t->store->uri, t->key, t->ops->format, id);
 }
 
+struct decode_ctx {
+	struct lm_snapshot **out;
+	struct lm_err *err;
+};
+
+static int decode_cb(void *ud, const void *val, size_t len)
+{
+	struct decode_ctx *dc = ud;
+
+	return lm_snapshot_decode(val, len, dc->out, dc->err);
+}
+
 int lm_table_snapshot(struct lm_table *t, const char *key, struct lm_snapshot **out,
 		      struct lm_err *err)
 {
@@ -99,18 +112,17 @@ int lm_table_snapshot(struct lm_table *t, const char *key, struct lm_snapshot **
 	lm_buf_init(&img, (size_t)1 << 40);
 	cacheable = snap_cache_key(t, key, &ck) == 0;
 	if (cacheable) {
+		struct decode_ctx dc = { .out = out, .err = &e2 };
+
 		lm_err_init(&e2);
-		rc = lm_metacache_get(t->meta, LM_MC_SNAPSHOT, ck.data, &img, &e2);
+		/* Decoded straight from the map: no second copy of a big image in memory. */
+		rc = lm_metacache_read(t->meta, LM_MC_SNAPSHOT, ck.data, decode_cb, &dc, &e2);
 		if (!rc) {
-			rc = lm_snapshot_decode(img.data, img.len, out, &e2);
-			if (!rc) {
-				lm_debug("table %s: %s from the metadata cache", t->name, key);
-				goto out;
-			}
-			lm_warn("table %s: %s: %s; rebuilding it", t->name, key, e2.msg);
-		} else if (rc != ENOENT) {
-			lm_warn("%s", e2.msg);
+			lm_debug("table %s: %s from the metadata cache", t->name, key);
+			goto out;
 		}
+		if (rc != ENOENT)
+			lm_warn("table %s: %s: %s; rebuilding it", t->name, key, e2.msg);
 	}
 	rc = t->ops->snapshot(t, key, out, err);
 	if (rc || !cacheable)
@@ -120,6 +132,12 @@ int lm_table_snapshot(struct lm_table *t, const char *key, struct lm_snapshot **
 		lm_err_init(&e2);
 		if (lm_metacache_put(t->meta, LM_MC_SNAPSHOT, ck.data, img.data, img.len, &e2))
 			lm_warn("table %s: %s: not cached: %s", t->name, key, e2.msg);
+#ifdef __GLIBC__
+		/* A big build leaves tens of MB of freed heap (decode buffers, LMDB's dirty
+		 * pages): give it back rather than keep it as RSS. */
+		if (img.len > ((size_t)4 << 20))
+			malloc_trim(0);
+#endif
 	}
 out:
 	lm_buf_free(&ck);
