@@ -9,10 +9,12 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { fuseSkipReason, loudSkip, makeTmpdir, removeTmpdir, generateLake } from './lib/env.mjs';
+import { spawnSync } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CORPUS, fuseSkipReason, loudSkip, makeTmpdir, removeTmpdir, generateLake } from './lib/env.mjs';
 import { startMount } from './lib/mount.mjs';
-import { publish, tableSource, BACKEND } from './lib/backend.mjs';
-import { copyTree, lmctl, lmctlFiles, lmctlVersions } from './lib/fsx.mjs';
+import { publish, tableSource, s3Upload, BACKEND } from './lib/backend.mjs';
+import { copyTree, errnoOf, lmctl, lmctlFiles, lmctlVersions, sha256File, sortPaths, walk } from './lib/fsx.mjs';
 
 const SEED = 5;
 const skipReason = fuseSkipReason();
@@ -101,5 +103,298 @@ describe(`forensics through the mount and lmctl check (${BACKEND})`, { skip, tim
 		assert.deepEqual(lines.map((l) => Number(l[0])), hist.map((h) => h.version));
 		assert.deepEqual(lines.map((l) => l[2]), hist.map((h) => h.operation ?? '-'));
 		assert.equal(Number(lines[0][0]), latest);
+	});
+});
+
+// ---- the forensics views in the mount (@storage, @orphans, @recent, @removed, @missing) ----
+// A damaged copy (an old uncommitted file, a fresh uncommitted file, a deleted file of the
+// newest version) beside an untouched one, mounted with latest_ttl=1: the views list
+// exactly the damage, bytes equal the source, xattrs say why, everything is EROFS, a view
+// is rebuilt after the TTL while an inode of the old generation still reads its own file;
+// the version directories are unchanged. Then the corpus tables whose files are all
+// referenced show empty @orphans/ and @recent/.
+
+function xattrsOf(file) {
+	const r = spawnSync('python3', ['-c',
+		'import os,sys,json; f=sys.argv[1]; print(json.dumps({n: os.getxattr(f,n).decode() for n in os.listxattr(f)}))', file],
+		{ encoding: 'utf8' });
+	if (r.status !== 0) throw new Error(`xattr read of ${file} failed: ${r.stderr}`);
+	return JSON.parse(r.stdout);
+}
+
+function setxattrErrno(file) {
+	const r = spawnSync('python3', ['-c',
+		'import os,sys,errno\ntry:\n os.setxattr(sys.argv[1], "user.x", b"1"); print("OK")\nexcept OSError as e: print(errno.errorcode[e.errno])', file],
+		{ encoding: 'utf8' });
+	return r.stdout.trim();
+}
+
+// Every regular file below dir (relative path → size), following no symlinks.
+function sourceFiles(dir) {
+	const out = new Map();
+	const rec = (d, prefix) => {
+		for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+			const rel = prefix ? `${prefix}/${e.name}` : e.name;
+			if (e.isDirectory()) rec(path.join(d, e.name), rel);
+			else if (e.isFile()) out.set(rel, fs.statSync(path.join(d, e.name)).size);
+		}
+	};
+	rec(dir, '');
+	return out;
+}
+
+async function viewFiles(dir) {
+	return (await walk(dir)).filter((e) => e.type === 'file');
+}
+
+async function waitFor(pred, ms) {
+	const end = Date.now() + ms;
+	for (;;) {
+		if (await pred()) return true;
+		if (Date.now() > end) return false;
+		await sleep(200);
+	}
+}
+
+const VIEWS = ['@storage', '@orphans', '@recent', '@removed', '@missing'];
+const RECENT = 'part-88888-00000000-0000-4000-8000-000000000088-c000.snappy.parquet';
+const NEWER = 'part-00000-00000000-0000-4000-8000-000000000001-c000.snappy.parquet';
+
+describe(`forensics views in the mount (${BACKEND})`, { skip, timeout: 240_000 }, () => {
+	let tmp, lake, dmg, pub, m, mnt, missing, latest, removedExpected;
+	const oldView = BACKEND === 'local' ? '@orphans' : '@recent';   // S3: LastModified = upload
+
+	before(async () => {
+		tmp = makeTmpdir('forensics-views');
+		const gen = path.join(tmp, 'gen');
+		lake = path.join(tmp, 'lake');
+		generateLake(gen, { seed: SEED });
+		fs.mkdirSync(lake);
+		copyTree(path.join(gen, 'sales'), path.join(lake, 'healthy'));
+		dmg = path.join(lake, 'damaged');
+		copyTree(path.join(gen, 'sales'), dmg);
+		const vs = lmctlVersions(dmg);
+		latest = vs[vs.length - 1].version;
+		const latestFiles = lmctlFiles(dmg, latest).files;
+		missing = latestFiles[latestFiles.length - 1].path;
+		// removed-but-present, computed from the versions' file lists, not from a scan
+		const live = new Set(latestFiles.map((f) => f.path));
+		const ever = new Set();
+		for (const v of vs) for (const f of lmctlFiles(dmg, v.version).files) ever.add(f.path);
+		removedExpected = sortPaths([...ever].filter((p) => !live.has(p)));
+		assert.ok(removedExpected.length > 0, 'the generated table removes files in some version');
+		fs.rmSync(path.join(dmg, missing));
+		fs.writeFileSync(path.join(dmg, ORPHAN), 'PAR1 an old uncommitted file PAR1');
+		const old = (Date.now() - 3 * 3600 * 1000) / 1000;
+		fs.utimesSync(path.join(dmg, ORPHAN), old, old);
+		fs.writeFileSync(path.join(dmg, RECENT), 'PAR1 a commit in flight PAR1');
+		pub = await publish(lake, 'forensics-views');
+		mnt = path.join(tmp, 'mnt');
+		m = await startMount({ source: pub.source, mnt, options: [...pub.options, 'latest_ttl=1', 'orphan_min_age=1h'], env: pub.env });
+	});
+
+	after(async () => {
+		try {
+			if (m) m.assertNoUnexpectedLogs();
+		} finally {
+			try {
+				await m?.unmount();
+			} finally {
+				removeTmpdir(tmp);
+			}
+		}
+	});
+
+	it('the views are table-level siblings; version directories hold only data files', async () => {
+		for (const t of ['healthy', 'damaged']) {
+			const names = await fsp.readdir(path.join(mnt, t));
+			for (const v of VIEWS) assert.ok(names.includes(v), `${t}: ${v} in ${names}`);
+			const vdir = path.join(mnt, t, `@v${latest}`);
+			const inV = (await viewFiles(vdir)).map((e) => e.rel);
+			assert.ok(!inV.some((p) => p.split('/').some((c) => c.startsWith('@'))), `${t}: no @ name in @v${latest}`);
+			assert.ok(!inV.includes(ORPHAN) && !inV.includes(RECENT));
+			assert.equal(inV.length, lmctlFiles(tableSource(pub, t), latest, { env: pub.env }).files.length);
+		}
+	});
+
+	it('stat does not generate @missing: size 0 until read, then the true size', async () => {
+		const p = path.join(mnt, 'damaged', '@missing');
+		assert.equal((await fsp.stat(p)).size, 0, 'not generated by stat');
+		const text = await fsp.readFile(p, 'utf8');
+		assert.ok(text.length > 0);
+		assert.equal((await fsp.stat(p)).size, Buffer.byteLength(text), 'the size once generated');
+	});
+
+	it('@orphans, @recent, @removed and @missing name exactly the damage; the healthy copy none of it', async () => {
+		const rels = async (t, v) => (await viewFiles(path.join(mnt, t, v))).map((e) => e.rel);
+		const expectOld = [ORPHAN];
+		const expectRecent = BACKEND === 'local' ? [RECENT] : sortPaths([ORPHAN, RECENT]);
+		assert.deepEqual(await rels('damaged', '@orphans'), BACKEND === 'local' ? expectOld : []);
+		assert.deepEqual(await rels('damaged', '@recent'), expectRecent);
+		assert.deepEqual(await rels('damaged', '@removed'), removedExpected);
+		const mi = JSON.parse(await fsp.readFile(path.join(mnt, 'damaged', '@missing'), 'utf8'));
+		assert.deepEqual(mi.missing.map((f) => f.path), [missing]);
+		assert.equal(mi.missing[0].last_version, latest);
+		assert.ok(mi.missing[0].first_version <= latest);
+		assert.equal(mi.latest_version, latest);
+		assert.ok(mi.restore_target < latest, `restore target ${mi.restore_target}`);
+		assert.equal(mi.table, 'damaged');
+		// the untouched copy: nothing unreferenced, nothing missing, the same removed files
+		assert.deepEqual(await rels('healthy', '@orphans'), []);
+		assert.deepEqual(await rels('healthy', '@recent'), []);
+		assert.deepEqual(await rels('healthy', '@removed'), removedExpected);
+		const hm = JSON.parse(await fsp.readFile(path.join(mnt, 'healthy', '@missing'), 'utf8'));
+		assert.deepEqual(hm.missing, []);
+		assert.equal(hm.restore_target, latest);
+	});
+
+	it('@storage is the table folder exactly as stored; bytes and sizes equal the source', async () => {
+		const src = sourceFiles(dmg);
+		const got = await viewFiles(path.join(mnt, 'damaged', '@storage'));
+		assert.deepEqual(got.map((e) => e.rel), sortPaths([...src.keys()]));
+		for (const e of got) assert.equal(e.size, src.get(e.rel), `${e.rel}: size`);
+		assert.ok(got.some((e) => e.rel.startsWith('_delta_log/')), 'the log is there too');
+		assert.ok(!got.some((e) => e.rel === missing), 'the deleted file is not');
+		const someData = got.find((e) => e.rel.endsWith('.parquet') && e.rel.includes('/'));
+		for (const rel of [...got.filter((e) => e.rel.startsWith('_delta_log/')).map((e) => e.rel), someData.rel, ORPHAN])
+			assert.equal(await sha256File(path.join(mnt, 'damaged', '@storage', rel)), await sha256File(path.join(dmg, rel)), rel);
+		assert.equal(await sha256File(path.join(mnt, 'damaged', oldView, ORPHAN)), await sha256File(path.join(dmg, ORPHAN)));
+		const rm = removedExpected[0];
+		assert.equal(await sha256File(path.join(mnt, 'damaged', '@removed', rm)), await sha256File(path.join(dmg, rm)));
+	});
+
+	it('xattrs say why each file is there', async () => {
+		const o = xattrsOf(path.join(mnt, 'damaged', oldView, ORPHAN));
+		assert.equal(o['user.lakemount.table'], 'damaged');
+		assert.equal(o['user.lakemount.view'], oldView);
+		assert.equal(o['user.lakemount.status'], oldView === '@orphans' ? 'orphan' : 'recent');
+		assert.match(o['user.lakemount.reason'], /never referenced/);
+		const lm = Date.parse(o['user.lakemount.last_modified']);
+		assert.ok(Math.abs(lm - fs.statSync(path.join(dmg, ORPHAN)).mtimeMs) < (BACKEND === 'local' ? 1000 : 600_000), o['user.lakemount.last_modified']);
+		const r = xattrsOf(path.join(mnt, 'damaged', '@recent', RECENT));
+		assert.equal(r['user.lakemount.status'], 'recent');
+		assert.match(r['user.lakemount.reason'], /younger than orphan_min_age \(3600 s\)/);
+		const vs = lmctlVersions(dmg);
+		for (const rel of removedExpected) {
+			const x = xattrsOf(path.join(mnt, 'damaged', '@removed', rel));
+			assert.equal(x['user.lakemount.status'], 'removed');
+			const last = Number(x['user.lakemount.last_version']);
+			const rv = Number(x['user.lakemount.removed_version']);
+			assert.ok(rv > last, `${rel}: removed ${rv} after ${last}`);
+			assert.ok(lmctlFiles(dmg, last).files.some((f) => f.path === rel), `${rel} live in v${last}`);
+			assert.ok(!lmctlFiles(dmg, rv).files.some((f) => f.path === rel), `${rel} gone in v${rv}`);
+			assert.equal(Date.parse(x['user.lakemount.removed_time']), vs.find((v) => v.version === rv).commitMs);
+			assert.match(x['user.lakemount.reason'], new RegExp(`removed by version ${rv} at `));
+		}
+		const s = xattrsOf(path.join(mnt, 'damaged', '@storage', '_delta_log', '00000000000000000000.json'));
+		assert.equal(s['user.lakemount.view'], '@storage');
+		assert.ok(!('user.lakemount.status' in s));
+	});
+
+	it('every mutation in the views is EROFS', async () => {
+		const t = path.join(mnt, 'damaged');
+		const f = path.join(t, oldView, ORPHAN);
+		assert.equal(await errnoOf(() => fsp.writeFile(path.join(t, '@orphans', 'new.parquet'), 'x')), 'EROFS');
+		assert.equal(await errnoOf(() => fsp.writeFile(f, 'x')), 'EROFS');
+		assert.equal(await errnoOf(() => fsp.appendFile(path.join(t, '@missing'), 'x')), 'EROFS');
+		assert.equal(await errnoOf(() => fsp.unlink(f)), 'EROFS');
+		assert.equal(await errnoOf(() => fsp.rename(f, path.join(t, oldView, 'x'))), 'EROFS');
+		assert.equal(await errnoOf(() => fsp.mkdir(path.join(t, '@storage', 'd'))), 'EROFS');
+		assert.equal(await errnoOf(() => fsp.rm(path.join(t, '@removed'), { recursive: true })), 'EROFS');
+		assert.equal(await errnoOf(() => fsp.unlink(path.join(t, '@storage', '_delta_log', '00000000000000000000.json'))), 'EROFS');
+		assert.equal(await errnoOf(() => fsp.truncate(f, 0)), 'EROFS');
+		assert.equal(await errnoOf(() => fsp.chmod(f, 0o644)), 'EROFS');
+		assert.equal(setxattrErrno(f), 'EROFS');
+		assert.equal(await sha256File(path.join(t, oldView, ORPHAN)), await sha256File(path.join(dmg, ORPHAN)), 'unchanged');
+	});
+
+	it('a view is rebuilt after latest_ttl; an inode of the old generation still reads its own file', async () => {
+		const view = path.join(mnt, 'damaged', oldView);
+		const before = await fsp.readdir(view);
+		assert.deepEqual(before.filter((n) => n === NEWER), []);
+		const viewIno0 = (await fsp.stat(view)).ino;
+		const fh = await fsp.open(path.join(view, ORPHAN), 'r');
+		try {
+			const st0 = await fh.stat();
+			const body = 'PAR1 a newer uncommitted file, longer than the first one PAR1';
+			const nf = path.join(tmp, 'newer');
+			fs.mkdirSync(nf);
+			fs.writeFileSync(path.join(nf, NEWER), body);
+			if (BACKEND === 'local') {
+				fs.copyFileSync(path.join(nf, NEWER), path.join(dmg, NEWER));
+				const old = (Date.now() - 2 * 3600 * 1000) / 1000;
+				fs.utimesSync(path.join(dmg, NEWER), old, old);
+			} else {
+				s3Upload(nf, `${pub.source}/damaged`);
+			}
+			assert.ok(await waitFor(async () => (await fsp.readdir(view)).includes(NEWER), 15_000),
+				`${NEWER} appears in ${oldView} after the TTL`);
+			const now = await fsp.readdir(view);
+			assert.deepEqual(now, sortPaths([...before, NEWER]));
+			// NEWER sorts first: a positional numbering would have moved ORPHAN's inode onto it
+			assert.notEqual((await fsp.stat(view)).ino, viewIno0, 'a new generation');
+			const stNew = await fsp.stat(path.join(view, NEWER));
+			assert.notEqual(stNew.ino, st0.ino);
+			assert.equal(stNew.size, Buffer.byteLength(body));
+			assert.equal(await fsp.readFile(path.join(view, NEWER), 'utf8'), body);
+			const st1 = await fh.stat();
+			assert.equal(st1.ino, st0.ino, 'the held inode keeps its number');
+			assert.equal(st1.size, st0.size, 'and its size');
+			const want = fs.readFileSync(path.join(dmg, ORPHAN));
+			const { bytesRead, buffer } = await fh.read(Buffer.alloc(4096), 0, 4096, 0);
+			assert.deepEqual(buffer.subarray(0, bytesRead), want);
+			// a fresh open of the old inode (through the magic link) still finds ORPHAN
+			assert.deepEqual(await fsp.readFile(`/proc/self/fd/${fh.fd}`), want);
+		} finally {
+			await fh.close();
+		}
+	});
+});
+
+const CLEAN_CORPUS = [
+	'dat-basic_append', 'dat-basic_partitioned', 'dat-with_checkpoint', 'dat-deletion_vectors', 'dat-cdf',
+	'deltars-checkpoints', 'deltars-simple_table_with_cdc', 'deltars-table-with-dv-small',
+	'spark-table-with-dv-small', 'kernelrs-cdf-table-simple', 'deltars-simple_table_features',
+	'deltars-delta-0.8.0-special-partition',
+];
+const haveCorpus = CLEAN_CORPUS.every((t) => fs.existsSync(path.join(CORPUS, 'delta', t)));
+const corpusSkip = skip || (BACKEND !== 'local' ? loudSkip('corpus forensics views', 'the corpus is mounted in place (local backend only)')
+	: !haveCorpus ? loudSkip('corpus forensics views', `${CORPUS}/delta lacks the tables`) : false);
+
+describe('forensics views over the corpus, in place (local)', { skip: corpusSkip, timeout: 240_000 }, () => {
+	let tmp, m, mnt;
+
+	before(async () => {
+		tmp = makeTmpdir('forensics-corpus');
+		mnt = path.join(tmp, 'mnt');
+		m = await startMount({ source: path.join(CORPUS, 'delta'), mnt, options: ['orphan_min_age=0'] });
+	});
+
+	after(async () => {
+		try {
+			await m?.unmount();
+		} finally {
+			removeTmpdir(tmp);
+		}
+	});
+
+	it('tables whose files are all referenced: empty @orphans/ and @recent/, @storage mirrors the folder', async () => {
+		for (const t of CLEAN_CORPUS) {
+			assert.deepEqual(await fsp.readdir(path.join(mnt, t, '@orphans')), [], `${t}: @orphans`);
+			assert.deepEqual(await fsp.readdir(path.join(mnt, t, '@recent')), [], `${t}: @recent`);
+			const src = sourceFiles(path.join(CORPUS, 'delta', t));
+			const got = await viewFiles(path.join(mnt, t, '@storage'));
+			assert.deepEqual(got.map((e) => e.rel), sortPaths([...src.keys()]), `${t}: @storage`);
+			for (const e of got) assert.equal(e.size, src.get(e.rel), `${t}/${e.rel}`);
+		}
+	});
+
+	it('a vacuumed table: nothing orphaned, its 12 vacuumed files in @missing', async () => {
+		const t = 'deltars-checkpoints_vacuumed';
+		assert.deepEqual(await fsp.readdir(path.join(mnt, t, '@orphans')), []);
+		const mi = JSON.parse(await fsp.readFile(path.join(mnt, t, '@missing'), 'utf8'));
+		assert.equal(mi.missing.length, 12);
+		assert.equal(mi.restore_target, -1);
+		for (const f of mi.missing) assert.ok(!fs.existsSync(path.join(CORPUS, 'delta', t, f.path)), f.path);
 	});
 });
