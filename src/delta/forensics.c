@@ -1,14 +1,16 @@
 /* Delta forensics: what storage holds under a table root against what the log
- * references. Walks every version the log can rebuild (through lm_table_snapshot, so
- * checkpoints, path decoding and refusals are the driver's own) and one listing of the
- * table root, and classifies files as orphan (never referenced, old enough), recent
- * (never referenced, younger than the minimum age), removed (referenced by an earlier
- * version, not by the newest, still present) and missing (referenced, absent).
- * The commits are also read whole: change-data files named by cdc actions are never
- * findings, nor are files an add/remove names when no rebuilt version holds them (a
- * refused version's files are not called orphans).
- * Owns: struct lm_forensics. May call: store, table, snapshot, arena, the Delta
- * table internals (delta_int.h). */
+ * references. One listing of the table root and one forward replay of the log (see
+ * "the forward replay" below: every commit read once, the driver's own reconciliation
+ * and protocol checks, O(actions + versions)), classifying files as orphan (never
+ * referenced, old enough), recent (never referenced, younger than the minimum age),
+ * removed (referenced by an earlier rebuilt version, not by the newest, still present)
+ * and missing (live in a rebuilt version, absent). Versions the replay refuses are
+ * issues (reason word and message as the driver gives them).
+ * Change-data files named by cdc actions are never findings, nor are files an
+ * add/remove names when no rebuilt version holds them (a refused version's files are
+ * not called orphans).
+ * Owns: struct lm_forensics. May call: store, table, arena, cJSON, the Delta
+ * table internals (delta_int.h: log listing, replay, checkpoint loading). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +31,9 @@ struct fx_rec {
 	bool cdc;                 /* named by a cdc action (change data files) */
 	bool logged;              /* named by an add or remove of some commit */
 	bool hidden;              /* format-owned or hidden: never an orphan (see fx_skipped) */
+	bool live;                /* live in the replay now (since `since`) */
+	bool pend;                /* removed by the commit being applied */
+	int64_t since;
 };
 
 struct fx_state {
@@ -37,6 +42,13 @@ struct fx_state {
 	size_t prefix_len;        /* of the table root key + '/' */
 	struct lm_arena *arena;
 	int rc;
+	uint32_t *tab;            /* open addressing over r: index + 1, 0 empty */
+	size_t tcap;
+	int64_t *shown;           /* versions rebuilt so far, ascending */
+	size_t nshown, capshown;
+	size_t live_missing;      /* live paths absent from storage */
+	uint32_t *pend;           /* records removed by the current commit */
+	size_t npend, cappend;
 };
 
 /* Whether a storage key (relative to the table root) belongs to the format or is
@@ -111,132 +123,6 @@ static int fx_cmp(const void *a, const void *b)
 	return strcmp(((const struct fx_rec *)a)->path, ((const struct fx_rec *)b)->path);
 }
 
-/* Merge one version's live files into s (both sorted); *complete: every file present. */
-static int fx_merge(struct fx_state *s, const struct lm_snapshot *snap, int64_t v,
-		    bool *complete)
-{
-	struct fx_rec *m = NULL;
-	size_t i = 0, j = 0, k = 0, cap = s->n + snap->nfiles;
-	int rc = 0;
-
-	*complete = true;
-	m = malloc((cap ? cap : 1) * sizeof(*m));
-	if (!m) {
-		rc = ENOMEM;
-		goto out;
-	}
-	while (i < s->n || j < snap->nfiles) {
-		int c = i >= s->n ? 1 : j >= snap->nfiles ? -1 :
-			strcmp(s->r[i].path, snap->files[j].path);
-
-		if (c < 0) {
-			m[k++] = s->r[i++];
-			continue;
-		}
-		if (c == 0) {
-			m[k] = s->r[i++];
-			j++;
-		} else {
-			const struct lm_file *f = &snap->files[j++];
-
-			memset(&m[k], 0, sizeof(m[k]));
-			m[k].path = lm_arena_strdup(s->arena, f->path);
-			if (!m[k].path) {
-				rc = ENOMEM;
-				goto out;
-			}
-			m[k].size = f->size;
-			m[k].mtime_ms = -1;
-			m[k].first = -1;
-		}
-		if (m[k].first < 0)
-			m[k].first = v;
-		m[k].last = v;
-		if (!m[k].present)
-			*complete = false;
-		k++;
-	}
-	free(s->r);
-	s->r = m;
-	s->n = k;
-	s->cap = cap;
-	m = NULL;
-out:
-	free(m);
-	return rc;
-}
-
-/* Mark the storage records named by the add, remove and cdc actions of one commit
- * (relative paths only; a path given as an absolute URI is not matched). */
-static void fx_log_mark(struct fx_state *s, const char *text, size_t len)
-{
-	static const char *const kinds[] = { "add", "remove", "cdc" };
-	const char *line = text, *end = text ? text + len : text;
-
-	while (line && line < end) {
-		const char *nl = memchr(line, '\n', (size_t)(end - line));
-		size_t ll = nl ? (size_t)(nl - line) : (size_t)(end - line);
-		cJSON *j = NULL, *path = NULL;
-		char *dec = NULL;
-		size_t k = 0;
-
-		if (ll > 7 && (memmem(line, ll, "\"add\"", 5) || memmem(line, ll, "\"remove\"", 8) ||
-			       memmem(line, ll, "\"cdc\"", 5)))
-			j = cJSON_ParseWithLength(line, ll);
-		for (k = 0; j && k < 3 && !path; k++)
-			path = cJSON_GetObjectItemCaseSensitive(
-				cJSON_GetObjectItemCaseSensitive(j, kinds[k]), "path");
-		if (cJSON_IsString(path) && path->valuestring[0] != '/' &&
-		    !strchr(path->valuestring, ':') &&
-		    !lm_pct_decode(path->valuestring, strlen(path->valuestring), &dec)) {
-			struct fx_rec key = { .path = dec };
-			struct fx_rec *r = s->n ? bsearch(&key, s->r, s->n, sizeof(*s->r),
-							  fx_cmp) : NULL;
-
-			if (r && k == 3)
-				r->cdc = true;
-			else if (r)
-				r->logged = true;
-		}
-		free(dec);
-		cJSON_Delete(j);
-		line += ll + 1;
-	}
-}
-
-/* Read every commit and mark the files its actions name. */
-static int fx_log_scan(struct lm_table *t, const struct lm_version_info *v, size_t nv,
-		  struct fx_state *s, struct lm_err *err)
-{
-	struct lm_buf buf;
-	int rc = 0;
-
-	lm_buf_init(&buf, (size_t)1 << 30);
-	for (size_t i = 0; i < nv && !rc; i++) {
-		char name[48], *key;
-
-		if (!v[i].has_commit)
-			continue;
-		snprintf(name, sizeof(name), "%020lld.json", (long long)v[i].version);
-		key = lm_delta_log_key((struct lm_delta_table *)t, name);
-		if (!key) {
-			rc = ENOMEM;
-			break;
-		}
-		lm_buf_reset(&buf);
-		rc = lm_store_get_all(t->store, key, (size_t)1 << 30, &buf, NULL, err);
-		free(key);
-		if (rc == ENOENT || rc == LM_ETOOBIG) {
-			rc = 0;            /* vanished or absurd: the version's own problem */
-			continue;
-		}
-		if (!rc && buf.len)
-			fx_log_mark(s, buf.data, buf.len);
-	}
-	lm_buf_free(&buf);
-	return rc;
-}
-
 static int fx_storage(struct lm_table *t, struct fx_state *s, struct lm_err *err)
 {
 	const char *key = lm_table_key(t);
@@ -291,6 +177,421 @@ static int fx_issue(struct lm_forensics *fx, int64_t v, const struct lm_err *e, 
 	return 0;
 }
 
+/* ---------- the forward replay ----------
+ * One pass over the log: a replay of our own (the driver's replay.c code, so the
+ * reconciliation and the protocol/metadata checks are the driver's) from commit 0 or
+ * the first loadable checkpoint, each commit read and applied once. Per path we keep
+ * whether it is live and since when; when it stops being live its interval is closed
+ * against the versions rebuilt so far (first/last rebuilt version holding it). A
+ * version whose live set has no absent file is a restore candidate (a count of live
+ * absent paths, kept as paths come and go). After a refused commit the walk resumes
+ * at the next checkpoint that loads. Cost: O(actions + versions), not O(versions x
+ * files). A checkpoint that contradicts the commits before it is not noticed (the
+ * commits win; the mount rebuilds such a version from the checkpoint). */
+
+static int tab_rebuild(struct fx_state *s)
+{
+	size_t nc = s->tcap ? s->tcap : 1024;
+	uint32_t *nt;
+
+	while (nc < (s->n + 1) * 2)
+		nc *= 2;
+	nt = calloc(nc, sizeof(*nt));
+	if (!nt)
+		return ENOMEM;
+	for (size_t i = 0; i < s->n; i++) {
+		size_t j = lm_hash64(s->r[i].path, strlen(s->r[i].path)) & (nc - 1);
+
+		while (nt[j])
+			j = (j + 1) & (nc - 1);
+		nt[j] = (uint32_t)i + 1;
+	}
+	free(s->tab);
+	s->tab = nt;
+	s->tcap = nc;
+	return 0;
+}
+
+/* Index of path's record (created absent); -1 on ENOMEM. */
+static ssize_t fx_find(struct fx_state *s, const char *path, uint64_t size)
+{
+	size_t j;
+	struct fx_rec rec = { 0 };
+
+	if ((s->n + 1) * 2 > s->tcap && tab_rebuild(s))
+		return -1;
+	j = lm_hash64(path, strlen(path)) & (s->tcap - 1);
+	while (s->tab[j]) {
+		if (!strcmp(s->r[s->tab[j] - 1].path, path))
+			return (ssize_t)s->tab[j] - 1;
+		j = (j + 1) & (s->tcap - 1);
+	}
+	rec.path = lm_arena_strdup(s->arena, path);
+	if (!rec.path || fx_push(s, &rec))
+		return -1;
+	s->r[s->n - 1].size = size;
+	s->r[s->n - 1].mtime_ms = -1;
+	s->r[s->n - 1].first = s->r[s->n - 1].last = s->r[s->n - 1].since = -1;
+	s->tab[j] = (uint32_t)s->n;
+	return (ssize_t)s->n - 1;
+}
+
+/* Path r stops being live after version end: its interval [since, end] against the
+ * versions rebuilt so far (all of them are <= end). */
+static void fx_close(struct fx_state *s, struct fx_rec *r)
+{
+	size_t lo = 0, hi = s->nshown;
+
+	r->live = false;
+	if (!r->present)
+		s->live_missing--;
+	while (lo < hi) {
+		size_t m = lo + (hi - lo) / 2;
+
+		if (s->shown[m] < r->since)
+			lo = m + 1;
+		else
+			hi = m;
+	}
+	if (lo == s->nshown)
+		return;      /* no version rebuilt while it was live */
+	if (r->first < 0)
+		r->first = s->shown[lo];
+	r->last = s->shown[s->nshown - 1];
+}
+
+static void fx_open(struct fx_state *s, struct fx_rec *r, int64_t v)
+{
+	r->live = true;
+	r->since = v;
+	if (!r->present)
+		s->live_missing++;
+}
+
+static void fx_close_all(struct fx_state *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (s->r[i].live)
+			fx_close(s, &s->r[i]);
+}
+
+/* The key of a raw log path (NULL when it cannot be placed: the replay poisons it). */
+static char *fx_key(const struct lm_delta_io *io, const char *raw)
+{
+	char *rel = NULL;
+
+	if (io->resolve(io->ud, raw, &rel, NULL))
+		return NULL;
+	return rel ? rel : strdup(raw);
+}
+
+/* Track what commit c changes (removes first, then adds, as reconciliation does). */
+static int fx_track(struct fx_state *s, const struct lm_delta_io *io,
+		    const struct lm_delta_commit *c, int64_t v)
+{
+	s->npend = 0;
+	for (int pass = 0; pass < 2; pass++) {
+		const struct lm_delta_file_action *a = pass ? c->adds : c->removes;
+		size_t na = pass ? c->n_adds : c->n_removes;
+
+		for (size_t i = 0; i < na; i++) {
+			char *key = fx_key(io, a[i].path);
+			ssize_t k;
+			struct fx_rec *r;
+
+			if (!key)
+				continue;
+			k = fx_find(s, key, a[i].size > 0 ? (uint64_t)a[i].size : 0);
+			free(key);
+			if (k < 0)
+				return ENOMEM;
+			r = &s->r[k];
+			r->logged = true;
+			if (!pass) {
+				if (r->live && !r->pend) {
+					if (s->npend == s->cappend) {
+						size_t nc = s->cappend ? s->cappend * 2 : 64;
+						uint32_t *np = realloc(s->pend, nc * sizeof(*np));
+
+						if (!np)
+							return ENOMEM;
+						s->pend = np;
+						s->cappend = nc;
+					}
+					s->pend[s->npend++] = (uint32_t)k;
+					r->pend = true;
+				}
+			} else if (r->pend) {
+				r->pend = false;         /* removed and added again: still live */
+			} else if (!r->live) {
+				if (!r->present && a[i].size >= 0)
+					r->size = (uint64_t)a[i].size;
+				fx_open(s, r, v);
+			}
+		}
+	}
+	for (size_t i = 0; i < s->npend; i++) {
+		struct fx_rec *r = &s->r[s->pend[i]];
+
+		if (r->pend) {
+			r->pend = false;
+			fx_close(s, r);
+		}
+	}
+	return 0;
+}
+
+/* Mark the storage records named by the cdc actions of one commit. */
+static void fx_cdc_mark(struct fx_state *s, const struct lm_delta_io *io, const char *text,
+			size_t len)
+{
+	const char *line = text, *end = text + len;
+
+	while (line < end) {
+		const char *nl = memchr(line, '\n', (size_t)(end - line));
+		size_t ll = nl ? (size_t)(nl - line) : (size_t)(end - line);
+		cJSON *j = NULL, *path;
+
+		if (ll > 7 && memmem(line, ll, "\"cdc\"", 5))
+			j = cJSON_ParseWithLength(line, ll);
+		path = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "cdc"),
+							"path");
+		if (cJSON_IsString(path)) {
+			char *key = fx_key(io, path->valuestring);
+			ssize_t k = key ? fx_find(s, key, 0) : -2;
+
+			if (k >= 0)
+				s->r[k].cdc = true;
+			free(key);
+		}
+		cJSON_Delete(j);
+		line += ll + 1;
+	}
+}
+
+static int fx_shown_push(struct fx_state *s, int64_t v)
+{
+	if (s->nshown == s->capshown) {
+		size_t nc = s->capshown ? s->capshown * 2 : 256;
+		int64_t *ns = realloc(s->shown, nc * sizeof(*ns));
+
+		if (!ns)
+			return ENOMEM;
+		s->shown = ns;
+		s->capshown = nc;
+	}
+	s->shown[s->nshown++] = v;
+	return 0;
+}
+
+/* Apply commit v of l to r (a refusal breaks the replay, as the driver does). */
+static int fx_apply(struct lm_table *t, const struct lm_delta_io *io, const struct lm_delta_log *l,
+		    size_t i, struct lm_delta_replay *r, struct fx_state *s, struct lm_buf *buf,
+		    struct lm_err *err)
+{
+	int64_t v = l->v[i].version;
+	struct lm_delta_commit c;
+	struct lm_err e2, b;
+	char name[48], *key = NULL;
+	int rc;
+
+	lm_delta_commit_init(&c);
+	lm_err_init(&e2);
+	lm_err_init(&b);
+	snprintf(name, sizeof(name), "%020lld.json", (long long)v);
+	if (!l->v[i].has_commit || (r->version >= 0 && r->version != v - 1)) {
+		lm_err_set(&b, LM_EGAP,
+			   "commit %020lld.json is missing (log gap at version %lld; no checkpoint after it bridges the gap)",
+			   (long long)(r->version + 1), (long long)(r->version + 1));
+		lm_err_reason(&b, "log-gap");
+		lm_delta_replay_break(r, r->version + 1, &b);
+		r->version = v;
+		rc = 0;
+		goto out;
+	}
+	key = lm_delta_log_key((struct lm_delta_table *)t, name);
+	if (!key) {
+		rc = lm_err_set(err, ENOMEM, "out of memory");
+		goto out;
+	}
+	lm_buf_reset(buf);
+	rc = lm_store_get_all(t->store, key, (size_t)1 << 30, buf, NULL, &e2);
+	if (rc) {
+		*err = e2;
+		lm_err_prefix(err, "table %s: commit %s: ", lm_table_name(t), name);
+		goto out;
+	}
+	rc = lm_delta_commit_parse(buf->data ? buf->data : "", buf->len, &c, &e2);
+	if (!rc && c.n_cdc)
+		fx_cdc_mark(s, io, buf->data, buf->len);
+	if (!rc)
+		rc = lm_delta_replay_apply(r, v, &c, io->resolve, io->ud, &e2);
+	if (!rc)
+		rc = fx_track(s, io, &c, v);
+	if (rc == ENOMEM) {
+		lm_err_set(err, ENOMEM, "out of memory");
+		goto out;
+	}
+	if (rc) {
+		lm_err_set(&b, rc, "commit %s: %s", name, e2.msg);
+		lm_err_reason(&b, rc == LM_EFORMAT ? "invalid-json" : e2.reason);
+		lm_delta_replay_break(r, v, &b);
+		r->version = v;
+		rc = 0;
+	}
+out:
+	free(key);
+	lm_delta_commit_free(&c);
+	return rc;
+}
+
+/* Start the replay at the checkpoint of l->v[i]: 0 loaded, ENOENT none usable. */
+static int fx_base(const struct lm_delta_io *io, const struct lm_delta_log *l, size_t i,
+		   struct lm_delta_replay *r, struct fx_state *s, struct lm_err *err)
+{
+	const struct lm_delta_vextra *x = &l->x[i];
+
+	for (uint32_t k = 0; k < x->ck_n; k++) {
+		bool unusable = false;
+		struct lm_err e2;
+		int rc;
+
+		lm_delta_replay_free(r);
+		lm_delta_replay_init(r);
+		lm_err_init(&e2);
+		rc = lm_delta_ckpt_load(io, l, &l->ck[x->ck_first + k], r, &unusable, &e2);
+		if (!rc) {
+			for (size_t e = 0; e < r->n_e; e++) {
+				ssize_t q;
+
+				if (!r->e[e].path || r->e[e].poisoned)
+					continue;
+				q = fx_find(s, r->e[e].path, r->e[e].size);
+				if (q < 0)
+					return lm_err_set(err, ENOMEM, "out of memory");
+				s->r[q].logged = true;
+				if (!s->r[q].live)
+					fx_open(s, &s->r[q], l->v[i].version);
+			}
+			return 0;
+		}
+		if (!unusable) {
+			*err = e2;
+			return rc;
+		}
+	}
+	lm_delta_replay_free(r);
+	lm_delta_replay_init(r);
+	return ENOENT;
+}
+
+static int fx_walk(struct lm_table *t, struct fx_state *s, struct lm_forensics *fx,
+		   struct lm_err *err)
+{
+	struct lm_delta_table *dt = (struct lm_delta_table *)t;
+	struct lm_delta_log l;
+	struct lm_delta_replay r;
+	struct lm_delta_io io;
+	struct lm_buf buf;
+	bool need_base = true;
+	int rc;
+
+	memset(&l, 0, sizeof(l));
+	lm_delta_replay_init(&r);
+	lm_buf_init(&buf, (size_t)1 << 30);
+	lm_delta_io_init(dt, &io);
+	rc = lm_delta_log_list(t->store, t->key, t->name, &l, err);
+	if (rc)
+		goto out;
+	if ((rc = tab_rebuild(s)))
+		goto out;
+	for (size_t i = 0; i < l.n; i++) {
+		int64_t v = l.v[i].version;
+		struct lm_err e2;
+
+		if (t->progress && (i % 64 == 0 || i + 1 == l.n))
+			t->progress(t->progress_ud, "log", i + 1, l.n);
+		lm_err_init(&e2);
+		if (l.staged_commits) {
+			lm_err_set(&e2, LM_EUNSUPPORTED,
+				   "table %s: version %lld: the table is catalog-managed (_delta_log/_staged_commits/); its commits are not readable from storage alone",
+				   t->name, (long long)v);
+			lm_err_reason(&e2, "catalog-managed");
+			if ((rc = fx_issue(fx, v, &e2, LM_EUNSUPPORTED)))
+				goto out;
+			continue;
+		}
+		if (!need_base && (r.broken_code || v != r.version + 1) && l.v[i].has_checkpoint) {
+			fx_close_all(s);   /* try to resume at this checkpoint */
+			need_base = true;
+		}
+		if (need_base) {
+			if (i == 0 && l.from_start && v == 0 && l.v[0].has_commit) {
+				rc = fx_apply(t, &io, &l, i, &r, s, &buf, err);
+			} else if (l.v[i].has_checkpoint) {
+				rc = fx_base(&io, &l, i, &r, s, err);
+				if (rc == ENOENT) {
+					fx_close_all(s);
+					lm_err_set(&e2, LM_EFORMAT, "table %s: version %lld: no checkpoint at or before this version can be read",
+						   t->name, (long long)v);
+					lm_err_reason(&e2, "invalid-checkpoint");
+					if ((rc = fx_issue(fx, v, &e2, LM_EFORMAT)))
+						goto out;
+					continue;
+				}
+			} else if (!r.broken_code) {
+				continue;      /* before the first checkpoint of a cleaned-up log:
+						* not a version the table shows */
+			} else {
+				lm_err_set(&e2, LM_ENEEDCKPT,
+					   "table %s: version %lld cannot be reconstructed: the commits before it are gone and no checkpoint is at or before it",
+					   t->name, (long long)v);
+				lm_err_reason(&e2, r.broken_code ? r.broken_word : "needs-checkpoint");
+				if (r.broken_code)
+					lm_err_set(&e2, r.broken_code, "table %s: version %lld: %s", t->name,
+						   (long long)v, r.broken_msg);
+				if ((rc = fx_issue(fx, v, &e2, e2.code)))
+					goto out;
+				continue;
+			}
+			if (rc)
+				goto out;
+			need_base = false;
+		} else {
+			rc = fx_apply(t, &io, &l, i, &r, s, &buf, err);
+			if (rc)
+				goto out;
+		}
+		rc = lm_delta_replay_check(&r, &e2);
+		if (rc) {
+			int code = rc;
+			const char *word = e2.reason;
+
+			lm_err_prefix(&e2, "table %s: version %lld: ", t->name, (long long)v);
+			lm_err_reason(&e2, word);
+			if ((rc = fx_issue(fx, v, &e2, code)))
+				goto out;
+			fx->nversions++;
+			continue;
+		}
+		if ((rc = fx_shown_push(s, v)))
+			goto out;
+		fx->nversions++;
+		fx->latest = v;
+		if (!s->live_missing)
+			fx->restore = v;
+	}
+	fx_close_all(s);
+	rc = 0;
+out:
+	if (rc == ENOMEM)
+		lm_err_set(err, ENOMEM, "out of memory");
+	lm_buf_free(&buf);
+	lm_delta_replay_free(&r);
+	lm_delta_log_free(&l);
+	return rc;
+}
+
 int lm_delta_forensics_run(struct lm_table *t, int64_t now_ms, int64_t min_age_ms,
 			   struct lm_forensics **out, struct lm_err *err)
 {
@@ -317,39 +618,13 @@ int lm_delta_forensics_run(struct lm_table *t, int64_t now_ms, int64_t min_age_m
 	rc = lm_delta_table_versions(t, &v, &nv, err);
 	if (rc)
 		goto out;
-	fx->nversions = nv;
 	rc = fx_storage(t, &s, err);
 	if (!rc)
-		rc = fx_log_scan(t, v, nv, &s, err);
+		rc = fx_walk(t, &s, fx, err);
 	if (rc)
 		goto out;
-	for (size_t i = 0; i < nv; i++) {
-		struct lm_snapshot *snap = NULL;
-		struct lm_err e2;
-		char key[32];
-		bool complete;
-
-		snprintf(key, sizeof(key), "%lld", (long long)v[i].version);
-		lm_err_init(&e2);
-		rc = lm_table_snapshot(t, key, &snap, &e2);
-		if (rc == ENOMEM || rc == EIO || rc == EACCES) {
-			*err = e2;
-			goto out;
-		}
-		if (rc) {
-			rc = fx_issue(fx, v[i].version, &e2, rc);
-			if (rc)
-				goto out;
-			continue;      /* refused: the version's own problem (an issue) */
-		}
-		rc = fx_merge(&s, snap, v[i].version, &complete);
-		lm_snapshot_unref(snap);
-		if (rc)
-			goto out;
-		fx->latest = v[i].version;
-		if (complete)
-			fx->restore = v[i].version;
-	}
+	if (s.n)
+		qsort(s.r, s.n, sizeof(*s.r), fx_cmp);
 	fx->f = calloc(s.n ? s.n : 1, sizeof(*fx->f));
 	if (!fx->f) {
 		rc = ENOMEM;
@@ -368,6 +643,8 @@ int lm_delta_forensics_run(struct lm_table *t, int64_t now_ms, int64_t min_age_m
 		f->removed_version = f->removed_ms = -1;
 		f->first_snapshot = f->last_snapshot = f->removed_snapshot = -1;
 		if (!r->present) {
+			if (r->first < 0)
+				continue;      /* named by the log, never live in a rebuilt version */
 			f->kind = LM_FX_MISSING;
 			f->in_latest = r->last == fx->latest;
 			fx->n_missing++;
@@ -385,12 +662,32 @@ int lm_delta_forensics_run(struct lm_table *t, int64_t now_ms, int64_t min_age_m
 		} else if (r->last != fx->latest) {
 			f->kind = LM_FX_REMOVED;
 			fx->n_removed++;
-			for (size_t k = 0; k < nv; k++) {
-				if (v[k].version > r->last) {
-					f->removed_version = v[k].version;
-					f->removed_ms = v[k].commit_ms;
-					break;
+			{      /* the next rebuilt version, and its commit time */
+				size_t lo = 0, hi = s.nshown;
+
+				while (lo < hi) {
+					size_t m = lo + (hi - lo) / 2;
+
+					if (s.shown[m] <= r->last)
+						lo = m + 1;
+					else
+						hi = m;
 				}
+				if (lo < s.nshown)
+					f->removed_version = s.shown[lo];
+				lo = 0;
+				hi = nv;
+				while (lo < hi) {
+					size_t m = lo + (hi - lo) / 2;
+
+					if (v[m].version < f->removed_version)
+						lo = m + 1;
+					else
+						hi = m;
+				}
+				if (f->removed_version >= 0 && lo < nv &&
+				    v[lo].version == f->removed_version)
+					f->removed_ms = v[lo].commit_ms;
 			}
 		} else {
 			continue;      /* live in the newest version and present: nothing to say */
@@ -401,6 +698,9 @@ int lm_delta_forensics_run(struct lm_table *t, int64_t now_ms, int64_t min_age_m
 	fx = NULL;
 out:
 	free(s.r);
+	free(s.tab);
+	free(s.shown);
+	free(s.pend);
 	free(v);
 	lm_delta_forensics_free(fx);
 	return rc;
