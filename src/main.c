@@ -21,6 +21,7 @@
 #include "lm/delta.h"
 #include "lm/log.h"
 #include "lm/metacache.h"
+#include "lm/datacache.h"
 #include "lm/ns.h"
 #include "lm/reader.h"
 #include "lm/s3.h"
@@ -99,6 +100,8 @@ int main(int argc, char **argv)
 	uint64_t cache_size = 0;
 	char cache_dir[PATH_MAX] = "";
 	struct lm_metacache *meta = NULL;
+	uint64_t dc_size = 0;
+	struct lm_datacache *dcache = NULL;
 
 	lm_err_init(&err);
 	lm_daemon_route_fuse_log();
@@ -179,6 +182,19 @@ int main(int argc, char **argv)
 		lm_metacache_close(meta);
 		meta = NULL;
 	}
+	if (o.data_cache_size && (!o.data_cache || lm_size_parse(o.data_cache_size, &dc_size) ||
+				  dc_size < (16u << 20))) {
+		fprintf(stderr, "lakemount: data_cache_size=%s: use a size such as 10G (at least 16M), "
+			"with data_cache=DIR\n", o.data_cache_size);
+		rc = 2;
+		goto out;
+	}
+	if (o.data_cache && lm_datacache_open(o.data_cache, dc_size, &dcache, &err)) {
+		/* Asked for explicitly: a data cache that cannot be used fails the mount. */
+		fprintf(stderr, "lakemount: %s\n", err.msg);
+		rc = 1;
+		goto out;
+	}
 	if (!strncmp(o.mountpoint, "/dev/fd/", 8)) {
 		/* mount.fuse3 -o drop_privileges: libfuse takes the already-open /dev/fuse fd */
 		snprintf(mnt, sizeof(mnt), "%s", o.mountpoint);
@@ -219,6 +235,7 @@ int main(int argc, char **argv)
 					  .uid = o.uid != LM_OPTS_ID_UNSET ? o.uid : getuid(),
 					  .gid = o.gid != LM_OPTS_ID_UNSET ? o.gid : getgid(),
 					  .max_memory = max_memory,
+					  .data_cache = dcache,
 					  .orphan_min_age_ms = (int64_t)o.orphan_min_age_s * 1000 };
 
 		rc = lm_ns_new(store, &nso, &ns, &err);
@@ -323,6 +340,7 @@ out:
 	}
 	lm_ns_free(ns);
 	lm_metacache_close(meta);
+	lm_datacache_close(dcache);
 	lm_store_free(store);
 	free(fsname);
 	lm_opts_free(&o);

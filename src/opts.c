@@ -32,6 +32,8 @@ static const struct fuse_opt lm_opt_spec[] = {
 	LM_OPT("cache_dir=%s", cache_dir),
 	LM_OPT("cache_size=%s", cache_size),
 	LM_OPT("no_disk_cache", no_disk_cache),
+	LM_OPT("data_cache=%s", data_cache),
+	LM_OPT("data_cache_size=%s", data_cache_size),
 	LM_OPT("uid=%u", uid),
 	LM_OPT("gid=%u", gid),
 	LM_OPT("umask=%o", umask),
@@ -199,6 +201,8 @@ void lm_opts_free(struct lm_opts *o)
 	free(o->orphan_min_age);
 	free(o->cache_dir);
 	free(o->cache_size);
+	free(o->data_cache);
+	free(o->data_cache_size);
 	fuse_opt_free_args(&o->fuse_args);
 }
 
@@ -249,6 +253,10 @@ void lm_opts_usage(const char *prog)
 	       "    -o cache_size=SIZE     the most it may take on disk (default 1G; oldest\n"
 	       "                           entries are evicted first)\n"
 	       "    -o no_disk_cache       keep no metadata on disk (rebuild after each mount)\n"
+	       "    -o data_cache=DIR      keep data blocks read on local disk too (off by\n"
+	       "                           default; one mount per DIR)\n"
+	       "    -o data_cache_size=SIZE  the most the data cache takes (default 1G; least\n"
+	       "                           recently used blocks are deleted first)\n"
 	       "\n"
 	       "time travel:\n"
 	       "    -o latest_ttl=SECONDS  how long the list of versions and @latest are\n"

@@ -24,6 +24,8 @@ struct lm_opts {
 	char *cache_dir;          /* persistent metadata cache; NULL = the default */
 	char *cache_size;         /* SIZE */
 	int no_disk_cache;
+	char *data_cache;         /* DIR of the optional disk block cache */
+	char *data_cache_size;    /* SIZE */
 	/* what stat shows */
 	unsigned uid;             /* LM_OPTS_ID_UNSET: the daemon's own */
 	unsigned gid;

@@ -30,6 +30,7 @@
 #include "lm/store.h"
 
 struct lm_metacache;
+struct lm_datacache;
 
 #define LM_NS_ROOT_INO 1
 
@@ -39,6 +40,7 @@ struct lm_ns_opts {
 	gid_t gid;
 	size_t max_memory;        /* read buffers and block cache; 0 = default (64 MiB) */
 	struct lm_metacache *meta; /* persistent metadata cache (borrowed), or NULL */
+	struct lm_datacache *data_cache; /* local disk block cache (borrowed), or NULL */
 	int64_t orphan_min_age_ms; /* an unreferenced file younger than this is "recent",
 				    * not an orphan (the daemon's default: 1 hour) */
 };

@@ -12,7 +12,21 @@
  * identity is sent as If-Match on every later GET, so an object replaced under the
  * mount gives EIO, never a mix of old and new bytes. Blocks are cached under
  * (store, key, etag, block): two opens of the same immutable object share them.
- * All calls are thread-safe; lm_reader_read may run on many threads at once. */
+ * All calls are thread-safe; lm_reader_read may run on many threads at once.
+ *
+ * Parquet footers: for a key ending in ".parquet" of known size, a first read that
+ * falls in the last footer_size bytes (what DuckDB and pyarrow read first) fetches that
+ * whole tail with one GET — and the rest of the footer with a second when the footer
+ * says it is longer — and serves every later read inside it from memory. With a
+ * metacache, the tail is stored as LM_MC_FOOTER under the object's identity (source,
+ * key, size and the ETag from a listing, or the mtime the table log gives), and a later
+ * open (after a remount too) serves it with no request at all: the reader then adopts
+ * the ETag recorded with the tail, so every later GET carries it as If-Match and an
+ * object replaced since gives EIO, never a mix of two objects.
+ *
+ * Data cache: with a struct lm_datacache (include/lm/datacache.h), blocks of objects
+ * that have an ETag are looked up on local disk before a GET and stored there after
+ * one, under (source, key, size, ETag, block size). */
 #ifndef LM_READER_H
 #define LM_READER_H
 
@@ -21,6 +35,9 @@
 
 #include "lm/err.h"
 #include "lm/store.h"
+
+struct lm_metacache;
+struct lm_datacache;
 
 /* Tuning. Zero fields take the defaults (lm_reader_config_init). */
 struct lm_reader_config {
@@ -31,6 +48,9 @@ struct lm_reader_config {
 	size_t max_window;    /* prefetch window cap (64 MiB) */
 	size_t back_window;   /* kept behind a sequential reader before demotion (1 MiB) */
 	unsigned threads;     /* background GET workers (8) */
+	size_t footer_size;   /* tail of a .parquet fetched by its first footer read (64 KiB) */
+	struct lm_metacache *metacache;   /* footers kept across remounts; NULL = none */
+	struct lm_datacache *datacache;   /* local disk block cache; NULL = none */
 };
 
 #define LM_READER_DEFAULT_MAX_MEMORY ((size_t)64 << 20)
@@ -51,6 +71,14 @@ struct lm_reader_stats {
 	uint64_t mem_used;         /* now: bytes of block buffers */
 	uint64_t mem_peak;
 	uint64_t readers_open;     /* now */
+	uint64_t gets_footer;      /* GETs of a Parquet tail (footer) */
+	uint64_t footer_cached;    /* tails taken from the metadata cache (no GET) */
+	uint64_t footer_reads;     /* reads served from a tail */
+	uint64_t disk_hits;        /* data cache: blocks read from local disk */
+	uint64_t disk_misses;
+	uint64_t disk_corrupt;     /* blocks that failed their check (refetched) */
+	uint64_t disk_used;        /* now: bytes on disk */
+	uint64_t disk_full;        /* 1 once the data cache stopped writing */
 };
 
 struct lm_reader_pool;
@@ -65,12 +93,27 @@ void lm_reader_pool_free(struct lm_reader_pool *pool);
 void lm_reader_pool_stats(struct lm_reader_pool *pool, struct lm_reader_stats *out);
 /* The effective configuration (defaults filled in). */
 void lm_reader_pool_config(struct lm_reader_pool *pool, struct lm_reader_config *out);
+/* Set the footer cache of a running pool (the daemon opens LMDB after forking); call it
+ * before reads start, and keep mc open until the pool is freed (it drains its queued
+ * footer writes into mc). NULL = none. */
+void lm_reader_pool_set_metacache(struct lm_reader_pool *pool, struct lm_metacache *mc);
 
 /* Open a reader of key in s (s must outlive the reader). expected_size comes from the
  * table log, or UINT64_MAX when unknown (then the first GET's size is taken). what
  * ("table T: @vN: file P") prefixes messages; it is copied. No request is made here. */
 int lm_reader_open(struct lm_reader_pool *pool, struct lm_store *s, const char *key,
 		   uint64_t expected_size, const char *what, struct lm_reader **out);
+/* What the table log or a listing says about the object, without a request. */
+struct lm_reader_ident {
+	uint64_t size;       /* expected size, UINT64_MAX when unknown */
+	int64_t mtime_ms;    /* from the table log or listing; 0 when unknown */
+	const char *etag;    /* from a listing; NULL or "" when unknown */
+};
+/* lm_reader_open with the identity that keys the persistent footer cache (with neither
+ * mtime nor etag, footers are fetched but not kept across opens). */
+int lm_reader_open_ident(struct lm_reader_pool *pool, struct lm_store *s, const char *key,
+			 const struct lm_reader_ident *id, const char *what,
+			 struct lm_reader **out);
 /* Read up to len bytes at off into dst; *got is short only at end of object. Errors:
  * EIO with err naming `what` and the reason (missing from storage, size differs from
  * the log, object changed while open, a failed or short GET); logged once per reader

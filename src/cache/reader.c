@@ -1,7 +1,8 @@
 /* reader.c — the data read path: per-open-file readers, sequential prefetch, parallel
  * ranged GETs on a pool of worker threads, and a bounded block cache shared by every
  * open file. Owns the pool (workers, cache, memory budget, counters), the interned
- * object identities and the readers. May call: store, util, log, pthreads, mmap.
+ * object identities and the readers. May call: store, util, log, pthreads, mmap, the
+ * metadata cache (footers) and the data cache (blocks on local disk).
  *
  * ---- Blocks and extents ----
  * The cache unit is a block (block_size, 1 MiB by default): block u of an object is
@@ -58,6 +59,28 @@
  * demand read evicts those last, and waits for memory to come free (GETs in flight
  * finish, copies end) when nothing can be evicted. The only overshoot: one demand extent when nothing at all is
  * live, so a budget smaller than one read cannot dead-lock.
+ * Parquet tails held by open readers count against the same budget.
+ *
+ * ---- Parquet footers ----
+ * A reader of a ".parquet" key whose size the log gives has a tail region: the last
+ * footer_size bytes. The first read inside it (tail_load) takes the tail from the
+ * metadata cache when the cache has it under this object's identity, else — only as
+ * the open's first request — GETs the whole region in one request (and, when the
+ * footer length in the last 8 bytes says the footer starts earlier, the missing part
+ * with a second GET, If-Match, up to FOOTER_MAX). Reads inside the tail are then served
+ * from it, without touching the block cache or the stream state (a footer read is not a
+ * sequential stream). A tail from the cache carries the ETag of the object it was read
+ * from: the reader adopts that identity (or, when its probe already learned one, uses
+ * the tail only if both agree), so later GETs go with If-Match and a replaced object
+ * fails them rather than mixing. Cache writes are queued to the workers (an LMDB commit
+ * syncs the disk: not on the reading thread), and drained when the pool is freed.
+ *
+ * ---- Data cache on disk ----
+ * With a datacache, fetch first reads the extent's blocks from local disk, in order,
+ * and GETs only from the first block that is missing; whatever came from the network
+ * is stored back block by block (the last block of an object as its short self). Only
+ * objects with an ETag take part: the data cache id holds source, key, size, ETag and
+ * block size, so a block of another object or another block size is never served.
  *
  * ---- Locking ----
  * One pool mutex guards everything here: hash table, LRU, queue, budget, objs,
@@ -74,7 +97,10 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "lm/buf.h"
+#include "lm/datacache.h"
 #include "lm/log.h"
+#include "lm/metacache.h"
 #include "lm/reader.h"
 #include "lm/util.h"
 
@@ -85,6 +111,9 @@
 #define EXTENT_OVERHEAD 0     /* accounted per extent besides its buffer */
 #define SMALL_BUF (64u << 10) /* below: malloc; at or above: mmap */
 #define AHEAD_KEEP_NS (2 * 1000000000LL)
+#define DEFAULT_FOOTER ((size_t)64 << 10)
+#define FOOTER_MAX ((size_t)4 << 20)   /* whole footer kept in a tail, at most */
+#define FT_MAGIC 0x3154464du            /* "MFT1": a footer record of the metacache */
 
 enum est { E_QUEUED, E_RUNNING, E_READY, E_FAILED };
 enum ekind { K_PROBE, K_DEMAND, K_PREFETCH };
@@ -98,6 +127,7 @@ struct obj {
 	uint64_t size;
 	uint64_t hash;
 	char etag[128];
+	char *dcid;          /* data cache identity, NULL when not cached on disk */
 };
 
 struct extent;
@@ -125,12 +155,21 @@ struct extent {
 	struct extent *qnext;           /* work queue */
 	struct extent *lprev, *lnext;   /* LRU: head = evicted first */
 	int rc;
+	size_t net;          /* bytes that came from the network */
 	char msg[LM_ERR_MSG];
 	struct slot slots[];
 };
 
 struct freebuf {
 	struct freebuf *next;
+};
+
+/* A footer record waiting for a worker to write it to the metadata cache. */
+struct mcput {
+	struct mcput *next;
+	char *key;
+	char *val;
+	size_t len;
 };
 
 struct lm_reader_pool {
@@ -150,6 +189,7 @@ struct lm_reader_pool {
 	pthread_t *threads;
 	unsigned nthreads;
 	bool started, stop;
+	struct mcput *puts;             /* pending metacache writes (LIFO) */
 	struct lm_reader_stats st;
 };
 
@@ -165,6 +205,15 @@ struct lm_reader {
 	uint64_t pos;        /* end of the furthest read of the current stream */
 	uint64_t win;
 	uint64_t ra_end;     /* prefetch queued up to here (block aligned) */
+	/* Parquet tail, under p->mu; tail bytes are immutable once set */
+	bool footer;         /* a .parquet of known size */
+	enum { T_NONE, T_BUSY, T_DONE } tstate;
+	uint64_t tail_want;  /* start of the tail region (size - footer_size) */
+	char *mckey;         /* metacache key, NULL when the identity is unknown */
+	char *hint;          /* ETag from a listing, or NULL */
+	char *tail;
+	uint64_t tail_off;
+	size_t tail_len;
 };
 
 /* ---------- configuration ---------- */
@@ -178,6 +227,9 @@ void lm_reader_config_init(struct lm_reader_config *c)
 	c->max_window = 64 * MIB;
 	c->back_window = MIB;
 	c->threads = 8;
+	c->footer_size = DEFAULT_FOOTER;
+	c->metacache = NULL;
+	c->datacache = NULL;
 }
 
 static void fill_config(struct lm_reader_config *c, const struct lm_reader_config *in)
@@ -200,6 +252,10 @@ static void fill_config(struct lm_reader_config *c, const struct lm_reader_confi
 		c->back_window = d.back_window;
 	if (!c->threads)
 		c->threads = d.threads;
+	if (!c->footer_size)
+		c->footer_size = d.footer_size;
+	if (c->footer_size > FOOTER_MAX)
+		c->footer_size = FOOTER_MAX;
 	if (c->max_request < c->block_size)
 		c->max_request = c->block_size;
 	if (c->max_request / c->block_size > MAX_UNITS)
@@ -362,8 +418,25 @@ static void obj_unref(struct lm_reader_pool *p, struct obj *o)
 		if (*pp)
 			*pp = o->next;
 	}
+	free(o->dcid);
 	free(o->key);
 	free(o);
+}
+
+/* "<n>:<source>|<n>:<key>|<size>|" + rest: unambiguous whatever the key holds.
+ * malloc'd, NULL on ENOMEM. */
+static char *ident_string(const char *kind, const struct lm_store *s, const char *key,
+			  uint64_t size, const char *rest)
+{
+	struct lm_buf b;
+	char *out = NULL;
+
+	lm_buf_init(&b, LM_MC_KEY_MAX);
+	if (!lm_buf_printf(&b, "%s|%zu:%s|%zu:%s|%" PRIu64 "|%s", kind, strlen(s->uri), s->uri,
+			   strlen(key), key, size, rest))
+		out = lm_buf_take(&b, NULL);
+	lm_buf_free(&b);
+	return out;
 }
 
 /* Objects of one key share a chain (newest first), whatever their etag. */
@@ -401,6 +474,16 @@ static struct obj *obj_get(struct lm_reader_pool *p, struct lm_store *s, const c
 	o->size = info->size;
 	o->hash = h;
 	snprintf(o->etag, sizeof(o->etag), "%s", info->etag);
+	if (p->cfg.datacache && info->etag[0]) {
+		char rest[160];
+
+		snprintf(rest, sizeof(rest), "%s|B=%zu", info->etag, p->cfg.block_size);
+		o->dcid = ident_string("data", s, key, info->size, rest);
+		if (o->dcid && strlen(o->dcid) > LM_DC_ID_MAX) {
+			free(o->dcid);
+			o->dcid = NULL;
+		}
+	}
 	if (info->etag[0]) {
 		o->interned = true;
 		o->next = p->objs[h % NOBJBUCKETS];
@@ -589,20 +672,52 @@ static struct extent *extent_new(struct lm_reader_pool *p, struct obj *o, uint64
 
 /* ---------- fetching ---------- */
 
-/* GET the extent's bytes into its buffer and check them. No lock held. */
-static void fetch(struct extent *e)
+/* Store blocks [u0, ...) held in buf (len bytes from offset u0*B) in the data cache:
+ * every whole block, and a short one only when it ends the object. No lock held. */
+static void disk_put(struct lm_reader_pool *p, const char *dcid, uint64_t size, uint64_t u0,
+			 const char *buf, size_t len)
+{
+	size_t B = p->cfg.block_size;
+
+	for (size_t at = 0; at < len; at += B) {
+		size_t n = len - at < B ? len - at : B;
+
+		if (n < B && u0 * B + at + n != size)
+			break;
+		lm_datacache_put(p->cfg.datacache, dcid, u0 + at / B, buf + at, n);
+	}
+}
+
+/* Fill the extent's buffer: blocks from the data cache as far as it has them, the rest
+ * with one GET, checked. No lock held. */
+static void fetch(struct lm_reader_pool *p, struct extent *e)
 {
 	struct obj *o = e->obj;
 	struct lm_get_req req = { .key = o->key, .off = e->off, .len = e->len,
 				  .if_match = o->etag[0] ? o->etag : NULL };
 	struct lm_obj_info info;
 	struct lm_err err;
-	size_t got = 0;
+	size_t got = 0, B = p->cfg.block_size, skip = 0;
 	int rc;
 
+	if (o->dcid) {
+		while (skip < e->len) {
+			size_t n = e->len - skip < B ? e->len - skip : B;
+
+			if (lm_datacache_get(p->cfg.datacache, o->dcid, e->u0 + skip / B,
+						 e->buf + skip, n))
+				break;
+			skip += n;
+		}
+		if (skip == e->len)
+			return;
+		req.off += skip;
+		req.len -= skip;
+	}
 	lm_err_init(&err);
 	memset(&info, 0, sizeof(info));
-	rc = lm_store_get_range(o->store, &req, e->buf, &got, &info, &err);
+	rc = lm_store_get_range(o->store, &req, e->buf + skip, &got, &info, &err);
+	e->net = got;
 	if (rc) {
 		e->rc = rc;
 		snprintf(e->msg, sizeof(e->msg), "%s", err.msg[0] ? err.msg : lm_strerror(rc));
@@ -613,21 +728,26 @@ static void fetch(struct extent *e)
 	} else if (o->etag[0] && info.etag[0] && strcmp(o->etag, info.etag)) {
 		e->rc = LM_EMISMATCH;
 		snprintf(e->msg, sizeof(e->msg), "ETag is now %s, was %s", info.etag, o->etag);
-	} else if (got != e->len) {
+	} else if (got != req.len) {
 		e->rc = EIO;
 		snprintf(e->msg, sizeof(e->msg), "short read: %zu of %zu bytes at offset %" PRIu64,
-			 got, e->len, e->off);
+			 got, req.len, req.off);
+	} else if (o->dcid) {
+		disk_put(p, o->dcid, o->size, e->u0 + skip / B, e->buf + skip, got);
 	}
 }
 
 /* After fetch, under the lock: publish the result. The caller still holds its pin. */
 static void complete(struct lm_reader_pool *p, struct extent *e)
 {
-	switch (e->kind) {
-	case K_PREFETCH: p->st.gets_prefetch++; break;
-	case K_DEMAND: p->st.gets_demand++; break;
-	case K_PROBE: p->st.gets_probe++; break;
-	}
+	bool net = e->rc || e->net;   /* false: every block came from the data cache */
+
+	if (net && e->kind == K_PREFETCH)
+		p->st.gets_prefetch++;
+	else if (net && e->kind == K_DEMAND)
+		p->st.gets_demand++;
+	else if (net)
+		p->st.gets_probe++;
 	if (e->rc) {
 		e->state = E_FAILED;
 		p->st.gets_failed++;
@@ -635,9 +755,24 @@ static void complete(struct lm_reader_pool *p, struct extent *e)
 	} else {
 		e->state = E_READY;
 		e->done_ns = lm_mono_ns();
-		p->st.bytes_fetched += e->len;
+		p->st.bytes_fetched += e->net;
 	}
 	pthread_cond_broadcast(&p->done_cv);
+}
+
+/* Write one queued footer record to the metadata cache and free it. No lock held. */
+static void mc_write(struct lm_reader_pool *p, struct mcput *m)
+{
+	struct lm_err err;
+	int rc;
+
+	lm_err_init(&err);
+	rc = lm_metacache_put(p->cfg.metacache, LM_MC_FOOTER, m->key, m->val, m->len, &err);
+	if (rc)
+		lm_debug("reader: footer not cached: %s", err.msg[0] ? err.msg : lm_strerror(rc));
+	free(m->key);
+	free(m->val);
+	free(m);
 }
 
 static void *worker(void *arg)
@@ -648,10 +783,19 @@ static void *worker(void *arg)
 	for (;;) {
 		struct extent *e;
 
-		while (!p->qhead && !p->stop)
+		while (!p->qhead && !p->puts && !p->stop)
 			pthread_cond_wait(&p->work_cv, &p->mu);
 		if (p->stop)
 			break;
+		if (!p->qhead) {
+			struct mcput *m = p->puts;
+
+			p->puts = m->next;
+			pthread_mutex_unlock(&p->mu);
+			mc_write(p, m);
+			pthread_mutex_lock(&p->mu);
+			continue;
+		}
 		e = p->qhead;
 		p->qhead = e->qnext;
 		if (!p->qhead)
@@ -661,7 +805,7 @@ static void *worker(void *arg)
 		e->state = E_RUNNING;
 		pin(p, e);
 		pthread_mutex_unlock(&p->mu);
-		fetch(e);
+		fetch(p, e);
 		pthread_mutex_lock(&p->mu);
 		complete(p, e);
 		unpin(p, e);
@@ -755,6 +899,14 @@ void lm_reader_pool_free(struct lm_reader_pool *p)
 		;
 	while (drop_free(p, -1))
 		;
+	while (p->puts) {
+		struct mcput *m = p->puts;
+
+		p->puts = m->next;
+		pthread_mutex_unlock(&p->mu);
+		mc_write(p, m);
+		pthread_mutex_lock(&p->mu);
+	}
 	pthread_mutex_unlock(&p->mu);
 	pthread_cond_destroy(&p->work_cv);
 	pthread_cond_destroy(&p->done_cv);
@@ -768,19 +920,55 @@ void lm_reader_pool_stats(struct lm_reader_pool *p, struct lm_reader_stats *out)
 	*out = p->st;
 	out->readers_open = p->nreaders;
 	pthread_mutex_unlock(&p->mu);
+	if (p->cfg.datacache) {
+		struct lm_datacache_stats d;
+
+		lm_datacache_stats(p->cfg.datacache, &d);
+		out->disk_hits = d.hits;
+		out->disk_misses = d.misses;
+		out->disk_corrupt = d.corrupt;
+		out->disk_used = d.bytes_used;
+		out->disk_full = d.disabled;
+	}
 }
 
 void lm_reader_pool_config(struct lm_reader_pool *p, struct lm_reader_config *out)
 {
+	pthread_mutex_lock(&p->mu);
 	*out = p->cfg;
+	pthread_mutex_unlock(&p->mu);
+}
+
+void lm_reader_pool_set_metacache(struct lm_reader_pool *p, struct lm_metacache *mc)
+{
+	pthread_mutex_lock(&p->mu);
+	p->cfg.metacache = mc;
+	pthread_mutex_unlock(&p->mu);
 }
 
 /* ---------- readers ---------- */
 
+static bool is_parquet(const char *key)
+{
+	size_t n = strlen(key);
+
+	return n > 8 && !strcmp(key + n - 8, ".parquet");
+}
+
 int lm_reader_open(struct lm_reader_pool *p, struct lm_store *s, const char *key,
 		   uint64_t expected_size, const char *what, struct lm_reader **out)
 {
+	struct lm_reader_ident id = { .size = expected_size };
+
+	return lm_reader_open_ident(p, s, key, &id, what, out);
+}
+
+int lm_reader_open_ident(struct lm_reader_pool *p, struct lm_store *s, const char *key,
+			 const struct lm_reader_ident *id, const char *what,
+			 struct lm_reader **out)
+{
 	struct lm_reader *r = calloc(1, sizeof(*r));
+	uint64_t expected_size = id->size;
 	int rc = 0;
 
 	if (!r)
@@ -795,11 +983,38 @@ int lm_reader_open(struct lm_reader_pool *p, struct lm_store *s, const char *key
 		rc = ENOMEM;
 		goto out;
 	}
+	if (expected_size != UINT64_MAX && expected_size > 0 && is_parquet(key)) {
+		r->footer = true;
+		r->tail_want = expected_size > p->cfg.footer_size ? expected_size - p->cfg.footer_size
+								  : 0;
+		if (id->etag && id->etag[0] && strlen(id->etag) < sizeof(((struct obj *)0)->etag)) {
+			r->hint = strdup(id->etag);
+			if (!r->hint) {
+				rc = ENOMEM;
+				goto out;
+			}
+		}
+		if (r->hint || id->mtime_ms) {
+			char rest[160];
+
+			if (r->hint)
+				snprintf(rest, sizeof(rest), "e=%s", r->hint);
+			else
+				snprintf(rest, sizeof(rest), "m=%" PRId64, id->mtime_ms);
+			r->mckey = ident_string("footer", s, key, expected_size, rest);
+			if (!r->mckey) {
+				rc = ENOMEM;
+				goto out;
+			}
+		}
+	}
 	pthread_mutex_lock(&p->mu);
 	p->nreaders++;
 	pthread_mutex_unlock(&p->mu);
 out:
 	if (rc) {
+		free(r->hint);
+		free(r->mckey);
 		free(r->key);
 		free(r->what);
 		free(r);
@@ -829,7 +1044,15 @@ void lm_reader_close(struct lm_reader *r)
 		p->nseq--;
 	p->nreaders--;
 	obj_unref(p, r->obj);
+	if (r->tail) {
+		p->used -= r->tail_len;
+		note_used(p);
+		pthread_cond_broadcast(&p->done_cv);
+	}
 	pthread_mutex_unlock(&p->mu);
+	free(r->tail);
+	free(r->hint);
+	free(r->mckey);
 	free(r->key);
 	free(r->what);
 	free(r);
@@ -920,6 +1143,49 @@ static int revalidate(struct lm_reader *r, uint64_t off, struct lm_err *err)
 	return same ? -1 : read_error(r, LM_EMISMATCH, "it differs between two reads", err);
 }
 
+/* With a data cache, the first GET of an open asks for one byte only: it learns size
+ * and ETag, and the blocks then come from local disk when it has them (fetch). Lock
+ * held on entry and exit, dropped for the GET. */
+static int probe_small(struct lm_reader *r, uint64_t off, struct lm_err *err)
+{
+	struct lm_reader_pool *p = r->p;
+	struct lm_get_req req = { .key = r->key, .off = off, .len = 1 };
+	struct lm_obj_info info;
+	struct lm_err e2;
+	struct obj *o;
+	size_t got = 0;
+	char byte;
+	int rc;
+
+	pthread_mutex_unlock(&p->mu);
+	lm_err_init(&e2);
+	memset(&info, 0, sizeof(info));
+	rc = lm_store_get_range(r->store, &req, &byte, &got, &info, &e2);
+	pthread_mutex_lock(&p->mu);
+	p->st.gets_probe++;
+	if (rc) {
+		p->st.gets_failed++;
+		return read_error(r, rc, e2.msg[0] ? e2.msg : lm_strerror(rc), err);
+	}
+	p->st.bytes_fetched += got;
+	if (r->expected != UINT64_MAX && info.size != r->expected)
+		return lm_err_set(err, EIO, "%s: storage holds %" PRIu64 " bytes, the log says %"
+				  PRIu64 " — refusing to serve it", r->what, info.size, r->expected);
+	if (got != (off < info.size ? 1u : 0u))
+		return lm_err_set(err, EIO, "%s: short read at offset %" PRIu64 " (%zu of 1 bytes)",
+				  r->what, off, got);
+	if (r->obj) {
+		if (r->obj->size != info.size || strcmp(r->obj->etag, info.etag))
+			return read_error(r, LM_EMISMATCH, "it differs between two reads", err);
+		return 0;
+	}
+	o = obj_get(p, r->store, r->key, &info);
+	if (!o)
+		return read_error(r, ENOMEM, "", err);
+	r->obj = o;
+	return 0;
+}
+
 /* First GET of an open (lock held on entry and exit, dropped for the GET): learns
  * size and etag, checks the size against the log, and caches the bytes it got. */
 static int probe(struct lm_reader *r, uint64_t off, size_t len, struct lm_err *err)
@@ -941,6 +1207,8 @@ static int probe(struct lm_reader *r, uint64_t off, size_t len, struct lm_err *e
 	rc = revalidate(r, off, err);
 	if (rc != 1)
 		return rc < 0 ? 0 : rc;
+	if (p->cfg.datacache)
+		return probe_small(r, off, err);
 	rc = 0;
 	if (r->expected != UINT64_MAX && r->expected - req.off < want)
 		want = (size_t)(r->expected - req.off);
@@ -1024,6 +1292,219 @@ out:
 		buf_release(p, buf, cap, cap == (size_t)nu * B ? (int)nu : -1);
 		pthread_cond_broadcast(&p->done_cv);
 	}
+	return rc;
+}
+
+/* A footer record: magic, etag length, object size, tail offset (host order: the cache
+ * never leaves the machine), the etag, the tail bytes. */
+#define FT_HDR 24
+
+static char *ft_encode(const char *etag, uint64_t size, uint64_t toff, const char *tail,
+			   size_t tlen, size_t *len)
+{
+	uint32_t magic = FT_MAGIC, elen = (uint32_t)strlen(etag);
+	char *v = malloc(FT_HDR + elen + tlen);
+
+	if (!v)
+		return NULL;
+	memcpy(v, &magic, 4);
+	memcpy(v + 4, &elen, 4);
+	memcpy(v + 8, &size, 8);
+	memcpy(v + 16, &toff, 8);
+	memcpy(v + FT_HDR, etag, elen);
+	memcpy(v + FT_HDR + elen, tail, tlen);
+	*len = FT_HDR + elen + tlen;
+	return v;
+}
+
+/* Check a record against what r expects; on success the tail is copied out. */
+static bool ft_decode(const struct lm_reader *r, const struct lm_buf *b, char *etag,
+			  size_t esize, uint64_t *toff, char **tail, size_t *tlen)
+{
+	uint32_t magic, elen;
+	uint64_t size, off;
+
+	if (b->len < FT_HDR)
+		return false;
+	memcpy(&magic, b->data, 4);
+	memcpy(&elen, b->data + 4, 4);
+	memcpy(&size, b->data + 8, 8);
+	memcpy(&off, b->data + 16, 8);
+	if (magic != FT_MAGIC || elen == 0 || elen >= esize || b->len < FT_HDR + (size_t)elen ||
+		size != r->expected || off > r->tail_want || size - off != b->len - FT_HDR - elen ||
+		size - off > FOOTER_MAX)
+		return false;
+	memcpy(etag, b->data + FT_HDR, elen);
+	etag[elen] = 0;
+	if (r->hint && strcmp(r->hint, etag))
+		return false;
+	*tlen = (size_t)(size - off);
+	*tail = malloc(*tlen ? *tlen : 1);
+	if (!*tail)
+		return false;
+	memcpy(*tail, b->data + FT_HDR + elen, *tlen);
+	*toff = off;
+	return true;
+}
+
+/* The footer length a Parquet tail ends with ("<len32 LE>PAR1"), 0 when it does not. */
+static uint64_t footer_need(const char *tail, size_t tlen)
+{
+	const unsigned char *t = (const unsigned char *)tail + tlen - 8;
+
+	if (tlen < 8 || memcmp(t + 4, "PAR1", 4))
+		return 0;
+	return 8 + ((uint64_t)t[0] | (uint64_t)t[1] << 8 | (uint64_t)t[2] << 16 |
+			(uint64_t)t[3] << 24);
+}
+
+/* Load r's tail (lock held on entry and exit, dropped meanwhile; tstate is T_BUSY then,
+ * so other threads wait): from the metacache, else — when r has made no request yet —
+ * with one GET of the tail region (two when the footer is longer). On success r->tail is
+ * set and r->obj is the object it belongs to. A tail that cannot be had or does not
+ * belong to r's object is simply not used (reads take the block path); only a failed
+ * first GET is an error, like a failed probe. */
+static int tail_load(struct lm_reader *r, struct lm_err *err)
+{
+	struct lm_reader_pool *p = r->p;
+	struct lm_metacache *mc = p->cfg.metacache;
+	bool known = r->obj != NULL, fresh = false;
+	uint64_t size = r->expected, toff = r->tail_want, need;
+	struct lm_obj_info info;
+	struct lm_err e2;
+	unsigned ngets = 0;
+	char *tail = NULL;
+	size_t tlen = 0, got = 0;
+	struct lm_buf b;
+	int rc = 0;
+
+	r->tstate = T_BUSY;
+	pthread_mutex_unlock(&p->mu);
+	memset(&info, 0, sizeof(info));
+	lm_err_init(&e2);
+	if (mc && r->mckey) {
+		lm_buf_init(&b, FOOTER_MAX + 4096);
+		if (!lm_metacache_get(mc, LM_MC_FOOTER, r->mckey, &b, &e2) &&
+			ft_decode(r, &b, info.etag, sizeof(info.etag), &toff, &tail, &tlen))
+			info.size = size;
+		lm_buf_free(&b);
+	}
+	if (!tail && !known) {
+		struct lm_get_req req = { .key = r->key, .off = toff, .len = (size_t)(size - toff),
+					  .if_match = r->hint };
+
+		tlen = req.len;
+		tail = malloc(tlen);
+		if (!tail) {
+			rc = ENOMEM;
+			goto locked;
+		}
+		ngets++;
+		rc = lm_store_get_range(r->store, &req, tail, &got, &info, &e2);
+		if (rc)
+			goto locked;
+		if (info.size != size || got != tlen)
+			goto locked;   /* reported below */
+		fresh = true;
+		need = footer_need(tail, tlen);
+		if (need > tlen && need <= size && need <= FOOTER_MAX && info.etag[0]) {
+			/* The footer starts before the tail: fetch the rest, same object. */
+			struct lm_get_req r2 = { .key = r->key, .off = size - need,
+						 .len = (size_t)(toff - (size - need)),
+						 .if_match = info.etag };
+			char *t2 = malloc((size_t)need);
+			struct lm_obj_info i2;
+			size_t g2 = 0;
+
+			memset(&i2, 0, sizeof(i2));
+			if (t2) {
+				ngets++;
+				if (!lm_store_get_range(r->store, &r2, t2, &g2, &i2, &e2) && g2 == r2.len &&
+					i2.size == size) {
+					memcpy(t2 + r2.len, tail, tlen);
+					free(tail);
+					tail = t2;
+					tlen = (size_t)need;
+					toff = size - need;
+				} else {
+					free(t2);   /* the tail alone still serves what it holds */
+				}
+			}
+		}
+	}
+locked:
+	pthread_mutex_lock(&p->mu);
+	p->st.gets_footer += ngets;
+	if (ngets && !fresh) {
+		/* The first GET failed: the open's error, as a probe's would be. */
+		p->st.gets_failed++;
+		if (rc)
+			rc = read_error(r, rc, e2.msg[0] ? e2.msg : lm_strerror(rc), err);
+		else if (info.size != size)
+			rc = lm_err_set(err, EIO, "%s: storage holds %" PRIu64 " bytes, the log says %"
+					PRIu64 " — refusing to serve it", r->what, info.size, size);
+		else
+			rc = lm_err_set(err, EIO, "%s: short read at offset %" PRIu64 " (%zu of %zu bytes)",
+					r->what, toff, got, tlen);
+		free(tail);
+		tail = NULL;
+	} else if (rc) {
+		rc = read_error(r, rc, "", err);   /* ENOMEM */
+	}
+	if (fresh)
+		p->st.bytes_fetched += tlen;
+	else if (tail)
+		p->st.footer_cached++;
+	if (tail && r->obj) {
+		/* A probe (or a tail) of this open came first: the tail must be of its object. */
+		if (r->obj->size != size || strcmp(r->obj->etag, info.etag)) {
+			if (fresh)
+				rc = read_error(r, LM_EMISMATCH, "it differs between two reads", err);
+			free(tail);
+			tail = NULL;
+		}
+	} else if (tail) {
+		r->obj = obj_get(p, r->store, r->key, &info);
+		if (!r->obj) {
+			free(tail);
+			tail = NULL;
+			rc = read_error(r, ENOMEM, "", err);
+		}
+	}
+	if (tail) {
+		if (fresh && mc && r->mckey && info.etag[0]) {
+			struct mcput *m = calloc(1, sizeof(*m));
+
+			if (m) {
+				m->key = strdup(r->mckey);
+				m->val = ft_encode(info.etag, size, toff, tail, tlen, &m->len);
+			}
+			if (m && m->key && m->val) {
+				m->next = p->puts;
+				p->puts = m;
+				start_workers(p);
+				if (p->nthreads) {
+					pthread_cond_signal(&p->work_cv);
+				} else {
+					p->puts = m->next;
+					pthread_mutex_unlock(&p->mu);
+					mc_write(p, m);
+					pthread_mutex_lock(&p->mu);
+				}
+			} else if (m) {
+				free(m->key);
+				free(m->val);
+				free(m);
+			}
+		}
+		r->tail = tail;
+		r->tail_off = toff;
+		r->tail_len = tlen;
+		p->used += tlen;
+		note_used(p);
+	}
+	r->tstate = T_DONE;
+	pthread_cond_broadcast(&p->done_cv);
 	return rc;
 }
 
@@ -1158,6 +1639,24 @@ int lm_reader_read(struct lm_reader *r, uint64_t off, size_t len, void *dst, siz
 			len = (size_t)(r->expected - off);
 	}
 	pthread_mutex_lock(&p->mu);
+	if (r->footer && off >= r->tail_want && r->tstate != T_DONE) {
+		while (r->tstate == T_BUSY)
+			pthread_cond_wait(&p->done_cv, &p->mu);
+		if (r->tstate == T_NONE) {
+			rc = tail_load(r, err);
+			if (rc)
+				goto out;
+		}
+	}
+	if (r->tail && off >= r->tail_off) {
+		/* Inside the tail (len is clamped to the size, which is the tail's end). */
+		p->st.footer_reads++;
+		p->st.bytes_served += len;
+		pthread_mutex_unlock(&p->mu);
+		memcpy(dst, r->tail + (off - r->tail_off), len);
+		*got = len;
+		return 0;
+	}
 	if (!r->obj) {
 		rc = probe(r, off, len, err);
 		if (rc)
@@ -1199,7 +1698,7 @@ int lm_reader_read(struct lm_reader *r, uint64_t off, size_t len, void *dst, siz
 			e->state = E_RUNNING;
 			pin(p, e);
 			pthread_mutex_unlock(&p->mu);
-			fetch(e);
+			fetch(p, e);
 			pthread_mutex_lock(&p->mu);
 			complete(p, e);
 		} else if (e->state == E_QUEUED) {
@@ -1209,7 +1708,7 @@ int lm_reader_read(struct lm_reader *r, uint64_t off, size_t len, void *dst, siz
 			e->state = E_RUNNING;
 			pin(p, e);
 			pthread_mutex_unlock(&p->mu);
-			fetch(e);
+			fetch(p, e);
 			pthread_mutex_lock(&p->mu);
 			complete(p, e);
 		} else {

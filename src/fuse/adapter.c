@@ -64,6 +64,12 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	conn->want &= ~FUSE_CAP_CACHE_SYMLINKS;
 	if (c->cfg.max_read && conn->max_read > c->cfg.max_read)
 		conn->max_read = c->cfg.max_read;
+	/* Readahead of several files at once (DuckDB's threads): more async reads in
+	 * flight than the kernel's default 12 before it throttles; the worker pool and the
+	 * reader's parallel GETs absorb them. Requests up to 1 MiB: libfuse's default
+	 * buffer already negotiates max_pages = 256. */
+	conn->max_background = 64;
+	conn->congestion_threshold = 48;
 }
 
 static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)

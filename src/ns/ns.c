@@ -774,7 +774,7 @@ static int stats_render(struct lm_ns *ns, struct lm_buf *b)
 		"  \"requests\": {\"get_probe\": %llu, \"get_demand\": %llu, \"get_prefetch\": %llu, \"get_failed\": %llu},\n"
 		"  \"bytes\": {\"fetched\": %llu, \"served\": %llu},\n"
 		"  \"block_cache\": {\"hits\": %llu, \"waits\": %llu, \"misses\": %llu, \"evictions\": %llu, "
-		"\"prefetch_wasted\": %llu, \"mem_used\": %llu, \"mem_peak\": %llu, \"readers_open\": %llu}\n}\n",
+		"\"prefetch_wasted\": %llu, \"mem_used\": %llu, \"mem_peak\": %llu, \"readers_open\": %llu},\n",
 		ns->store->uri, (long long)(lm_now_ms() - ns->start_ms),
 		(unsigned long long)atomic_load(&ns->st.lookups), (unsigned long long)atomic_load(&ns->st.opens),
 		(unsigned long long)atomic_load(&ns->st.reads), (unsigned long long)atomic_load(&ns->st.read_errors),
@@ -788,6 +788,14 @@ static int stats_render(struct lm_ns *ns, struct lm_buf *b)
 		(unsigned long long)r.evictions, (unsigned long long)r.prefetch_wasted,
 		(unsigned long long)r.mem_used, (unsigned long long)r.mem_peak,
 		(unsigned long long)r.readers_open);
+	if (!rc)
+		rc = lm_buf_printf(b, "  \"footers\": {\"gets\": %llu, \"from_cache\": %llu, \"reads\": %llu},\n"
+			"  \"data_cache\": {\"hits\": %llu, \"misses\": %llu, \"corrupt\": %llu, \"bytes\": %llu, "
+			"\"full\": %llu}\n}\n", (unsigned long long)r.gets_footer,
+			(unsigned long long)r.footer_cached, (unsigned long long)r.footer_reads,
+			(unsigned long long)r.disk_hits, (unsigned long long)r.disk_misses,
+			(unsigned long long)r.disk_corrupt, (unsigned long long)r.disk_used,
+			(unsigned long long)r.disk_full);
 	/* A constant size (padded with blanks, still valid JSON): stat, the kernel's idea
 	 * of the size and what a read returns agree even as the numbers grow. */
 	while (!rc && b->len < STATS_SIZE)
@@ -2080,7 +2088,8 @@ int lm_ns_open(struct lm_ns *ns, uint64_t ino, struct lm_ns_file **out, bool *im
 		f->size = file->size;
 		f->check_size = true;
 		*immutable = true;
-		rc = lm_reader_open(ns->readers, ns->store, f->key, f->size, f->what, &f->rd);
+		rc = lm_reader_open_ident(ns->readers, ns->store, f->key, &(struct lm_reader_ident){
+			.size = f->size, .mtime_ms = file->mtime_ms }, f->what, &f->rd);
 		goto out;
 	}
 	n = reg_get(ns, ino);
@@ -2396,6 +2405,7 @@ int lm_ns_new(struct lm_store *store, const struct lm_ns_opts *opts, struct lm_n
 		lm_reader_config_init(&rc_cfg);
 		if (opts->max_memory)
 			rc_cfg.max_memory = opts->max_memory;
+		rc_cfg.datacache = opts->data_cache;
 		rc = lm_reader_pool_new(&rc_cfg, &ns->readers, err);
 		if (rc) {
 			free(ns);
@@ -2428,6 +2438,7 @@ int lm_ns_new(struct lm_store *store, const struct lm_ns_opts *opts, struct lm_n
 void lm_ns_set_metacache(struct lm_ns *ns, struct lm_metacache *mc)
 {
 	ns->opts.meta = mc;
+	lm_reader_pool_set_metacache(ns->readers, mc);   /* Parquet footers */
 }
 
 void lm_ns_expire(struct lm_ns *ns)

@@ -528,3 +528,511 @@ Test(reader, close_cancels_queued_prefetch)
 	cr_assert_eq(s.readers_open, 0);
 	/* Freeing the pool joins the worker and frees what is cached (ASan checks). */
 }
+
+/* ---------- Parquet footers (one GET, metadata cache across remounts) ---------- */
+
+#include <dirent.h>
+#include <sys/stat.h>
+
+#include "lm/datacache.h"
+#include "lm/metacache.h"
+#include "lm/util.h"
+
+/* A file of the pattern whose last 8 bytes say "footer of flen bytes, PAR1". */
+static uint8_t *write_parquet(const char *rel, size_t size, uint32_t flen, unsigned seed)
+{
+	char path[4096];
+	uint8_t *b = malloc(size);
+	FILE *f;
+
+	cr_assert(b && size >= 8);
+	for (size_t i = 0; i < size; i++)
+		b[i] = pat(i, seed);
+	b[size - 8] = (uint8_t)flen;
+	b[size - 7] = (uint8_t)(flen >> 8);
+	b[size - 6] = (uint8_t)(flen >> 16);
+	b[size - 5] = (uint8_t)(flen >> 24);
+	memcpy(b + size - 4, "PAR1", 4);
+	snprintf(path, sizeof(path), "%s/%s", root, rel);
+	f = fopen(path, "w");
+	cr_assert(f);
+	cr_assert_eq(fwrite(b, 1, size, f), size);
+	fclose(f);
+	return b;
+}
+
+static int read_exact(struct lm_reader *r, const uint8_t *want, uint64_t off, size_t len,
+		      struct lm_err *err)
+{
+	uint8_t *b = malloc(len ? len : 1);
+	size_t got = 0;
+	int rc;
+
+	cr_assert(b);
+	lm_err_init(err);
+	rc = lm_reader_read(r, off, len, b, &got, err);
+	if (!rc) {
+		cr_assert_eq(got, len);
+		cr_assert(!memcmp(b, want + off, len), "wrong bytes at %llu+%zu",
+			  (unsigned long long)off, len);
+	}
+	free(b);
+	return rc;
+}
+
+static uint64_t gets_now(void)
+{
+	struct lm_fault_counts n;
+
+	lm_store_fault_counts(st, &n);
+	return n.gets;
+}
+
+static struct lm_reader *open_id(const char *key, uint64_t size, int64_t mtime)
+{
+	struct lm_reader_ident id = { .size = size, .mtime_ms = mtime };
+	struct lm_reader *r = NULL;
+
+	cr_assert_eq(lm_reader_open_ident(pool, st, key, &id, key, &r), 0);
+	return r;
+}
+
+/* DuckDB's first two reads: the last 8 bytes, then the footer before them. */
+static void footer_reads(struct lm_reader *r, const uint8_t *b, size_t size, uint32_t flen)
+{
+	struct lm_err err;
+
+	cr_assert_eq(read_exact(r, b, size - 8, 8, &err), 0, "%s", err.msg);
+	cr_assert_eq(read_exact(r, b, size - 8 - flen, flen, &err), 0, "%s", err.msg);
+	cr_assert_eq(read_exact(r, b, size > 4096 ? size - 4096 : 0, size > 4096 ? 4096 : size, &err),
+			 0, "%s", err.msg);
+}
+
+Test(reader, footer_from_one_get)
+{
+	size_t size = 300 * KB + 17;
+	uint8_t *b = write_parquet("d/a.parquet", size, 9000, 4);
+	struct lm_reader_stats s;
+	struct lm_reader *r;
+	struct lm_err err;
+	uint64_t g0 = gets_now();
+
+	r = open_id("d/a.parquet", size, 1234);
+	cr_assert_eq(gets_now(), g0, "open makes no request");
+	footer_reads(r, b, size, 9000);
+	cr_assert_eq(gets_now() - g0, 1, "footer reads: %llu GETs",
+		     (unsigned long long)(gets_now() - g0));
+	lm_reader_pool_stats(pool, &s);
+	cr_assert_eq(s.gets_footer, 1);
+	cr_assert_eq(s.footer_reads, 3);
+	/* Data reads elsewhere go the block path, same object, right bytes. */
+	cr_assert_eq(read_exact(r, b, 0, 100 * KB, &err), 0, "%s", err.msg);
+	cr_assert_eq(read_exact(r, b, size - 70 * KB, 70 * KB, &err), 0, "%s", err.msg);
+	lm_reader_close(r);
+	/* A file that is not .parquet: no tail GET (its first read is a block probe). */
+	r = open_id("d/big.bin", FILE_SIZE, 1234);
+	cr_assert_eq(read_check(r, FILE_SIZE - 8, 8, FILE_SIZE, 1, &err), 0, "%s", err.msg);
+	lm_reader_close(r);
+	lm_reader_pool_stats(pool, &s);
+	cr_assert_eq(s.gets_footer, 1);
+	free(b);
+}
+
+Test(reader, footer_longer_than_tail_two_gets)
+{
+	size_t size = 400 * KB;
+	uint32_t flen = 150 * KB;   /* more than the 64 KiB tail */
+	uint8_t *b = write_parquet("d/b.parquet", size, flen, 5);
+	struct lm_reader *r;
+	uint64_t g0 = gets_now();
+
+	r = open_id("d/b.parquet", size, 1);
+	footer_reads(r, b, size, flen);
+	cr_assert_eq(gets_now() - g0, 2);
+	lm_reader_close(r);
+	free(b);
+}
+
+Test(reader, footer_small_file_and_first_read_elsewhere)
+{
+	size_t size = 3000;
+	uint8_t *b = write_parquet("d/c.parquet", size, 100, 6);
+	struct lm_reader *r;
+	struct lm_err err;
+	uint64_t g0 = gets_now();
+
+	r = open_id("d/c.parquet", size, 1);
+	footer_reads(r, b, size, 100);   /* the whole file is the tail */
+	cr_assert_eq(read_exact(r, b, 0, size, &err), 0, "%s", err.msg);
+	cr_assert_eq(gets_now() - g0, 1);
+	lm_reader_close(r);
+	/* First read at 0 (cat, cp): a block probe; the tail region is then blocks. */
+	r = open_id("d/c.parquet", size, 1);
+	cr_assert_eq(read_exact(r, b, 0, 10, &err), 0, "%s", err.msg);
+	footer_reads(r, b, size, 100);
+	lm_reader_close(r);
+	free(b);
+}
+
+static struct lm_metacache *open_mc(const char *dir)
+{
+	struct lm_metacache *mc = NULL;
+	struct lm_err err;
+
+	cr_assert_eq(lm_metacache_open(dir, 64 << 20, &mc, &err), 0, "%s", err.msg);
+	return mc;
+}
+
+/* A new pool on the same metacache directory = a remount. */
+static struct lm_metacache *remount(struct lm_metacache *mc, const char *dir,
+				    struct lm_datacache *dc)
+{
+	struct lm_reader_config c;
+
+	lm_reader_pool_free(pool);   /* drains the queued footer writes */
+	pool = NULL;
+	lm_metacache_close(mc);
+	mc = dir ? open_mc(dir) : NULL;
+	small_config(&c);
+	c.max_memory = 4096 * KB;
+	c.metacache = mc;
+	c.datacache = dc;
+	make_pool(&c);
+	return mc;
+}
+
+Test(reader, footer_cached_across_remount)
+{
+	char *dir = lm_path_join(root, "mc");
+	size_t size = 500 * KB + 3;
+	uint8_t *b = write_parquet("d/m.parquet", size, 20000, 8), *b2;
+	struct lm_metacache *mc = remount(NULL, dir, NULL);
+	struct lm_reader_stats s;
+	struct lm_reader *r;
+	struct lm_err err;
+	uint64_t g0 = gets_now();
+
+	r = open_id("d/m.parquet", size, 777);
+	footer_reads(r, b, size, 20000);
+	cr_assert_eq(gets_now() - g0, 1);
+	lm_reader_close(r);
+
+	mc = remount(mc, dir, NULL);
+	g0 = gets_now();
+	r = open_id("d/m.parquet", size, 777);
+	footer_reads(r, b, size, 20000);
+	cr_assert_eq(gets_now() - g0, 0, "footer after remount: %llu GETs",
+		     (unsigned long long)(gets_now() - g0));
+	lm_reader_pool_stats(pool, &s);
+	cr_assert_eq(s.footer_cached, 1);
+	cr_assert_eq(s.gets_footer, 0);
+	/* Data reads then carry the cached identity: right bytes. */
+	cr_assert_eq(read_exact(r, b, 1000, 200 * KB, &err), 0, "%s", err.msg);
+	lm_reader_close(r);
+	/* Another identity (the log's mtime differs): not the cached tail. */
+	g0 = gets_now();
+	r = open_id("d/m.parquet", size, 778);
+	footer_reads(r, b, size, 20000);
+	cr_assert_eq(gets_now() - g0, 1);
+	lm_reader_close(r);
+
+	/* Replaced in storage with the same size (a protocol violation): the cached footer
+	 * is the old object's; every data read after it fails, never old+new bytes. */
+	mc = remount(mc, dir, NULL);
+	usleep(20000);
+	b2 = write_parquet("d/m.parquet", size, 20000, 9);
+	r = open_id("d/m.parquet", size, 777);
+	footer_reads(r, b, size, 20000);
+	cr_assert_eq(read_exact(r, b, 0, 100 * KB, &err), EIO);
+	cr_assert(strstr(err.msg, "changed"), "%s", err.msg);
+	lm_reader_close(r);
+	/* An open whose first read is data learns the new object; the stale footer record
+	 * (other ETag) is not used for it. */
+	r = open_id("d/m.parquet", size, 777);
+	cr_assert_eq(read_exact(r, b2, 0, 10, &err), 0, "%s", err.msg);
+	footer_reads(r, b2, size, 20000);
+	lm_reader_close(r);
+	remount(mc, NULL, NULL);
+	free(b);
+	free(b2);
+	free(dir);
+}
+
+Test(reader, footer_missing_object_is_eio)
+{
+	struct lm_reader *r = open_id("d/gone.parquet", 100 * KB, 1);
+	struct lm_err err;
+	uint8_t buf[8];
+	size_t got = 5;
+
+	lm_err_init(&err);
+	cr_assert_eq(lm_reader_read(r, 100 * KB - 8, 8, buf, &got, &err), EIO);
+	cr_assert_eq(got, 0);
+	cr_assert(strstr(err.msg, "missing from storage"), "%s", err.msg);
+	lm_reader_close(r);
+}
+
+Test(reader, footer_wrong_size_is_refused)
+{
+	size_t size = 100 * KB;
+	uint8_t *b = write_parquet("d/w.parquet", size, 100, 3);
+	struct lm_reader *r = open_id("d/w.parquet", size + 1, 1);
+	struct lm_err err;
+	uint8_t buf[8];
+	size_t got = 5;
+
+	lm_err_init(&err);
+	cr_assert_eq(lm_reader_read(r, size + 1 - 8, 8, buf, &got, &err), EIO);
+	cr_assert(strstr(err.msg, "the log says"), "%s", err.msg);
+	lm_reader_close(r);
+	free(b);
+}
+
+/* ---------- data cache on local disk ---------- */
+
+static struct lm_datacache *open_dc(const char *dir, uint64_t max)
+{
+	struct lm_datacache *dc = NULL;
+	struct lm_err err;
+
+	cr_assert_eq(lm_datacache_open(dir, max, &dc, &err), 0, "%s", err.msg);
+	return dc;
+}
+
+static void read_all(struct lm_reader *r)
+{
+	struct lm_err err;
+
+	for (uint64_t off = 0; off < FILE_SIZE; off += 16 * KB)
+		cr_assert_eq(read_check(r, off, 16 * KB, FILE_SIZE, 1, &err), 0, "%s", err.msg);
+}
+
+Test(reader, datacache_hit_after_remount)
+{
+	char *dir = lm_path_join(root, "dc");
+	struct lm_datacache *dc = open_dc(dir, 64 << 20);
+	struct lm_datacache_stats ds;
+	struct lm_reader_stats s;
+	struct lm_reader *r;
+	uint64_t g0;
+
+	remount(NULL, NULL, dc);
+	r = open_r("d/big.bin", FILE_SIZE);
+	read_all(r);
+	lm_reader_close(r);
+	lm_datacache_stats(dc, &ds);
+	cr_assert_gt(ds.puts, 0);
+	cr_assert_leq(ds.bytes_used, 64 << 20);
+	/* Remount with a cold memory cache: everything but the probe from disk. */
+	lm_datacache_close(dc);
+	dc = open_dc(dir, 64 << 20);
+	lm_datacache_stats(dc, &ds);
+	cr_assert_gt(ds.bytes_used, FILE_SIZE, "the index is rebuilt from the files");
+	remount(NULL, NULL, dc);
+	g0 = gets_now();
+	r = open_r("d/big.bin", FILE_SIZE);
+	read_all(r);
+	lm_reader_close(r);
+	cr_assert_eq(gets_now() - g0, 1, "%llu GETs with a warm data cache",
+		     (unsigned long long)(gets_now() - g0));
+	lm_reader_pool_stats(pool, &s);
+	cr_assert_gt(s.disk_hits, 300);
+	/* A changed object is never served from the old blocks. */
+	usleep(20000);
+	write_pattern("d/big.bin", FILE_SIZE, 11);
+	r = open_r("d/big.bin", FILE_SIZE);
+	{
+		struct lm_err err;
+
+		for (uint64_t off = 0; off < FILE_SIZE; off += 16 * KB)
+			cr_assert_eq(read_check(r, off, 16 * KB, FILE_SIZE, 11, &err), 0, "%s",
+				     err.msg);
+	}
+	lm_reader_close(r);
+	remount(NULL, NULL, NULL);
+	lm_datacache_close(dc);
+	free(dir);
+}
+
+Test(reader, datacache_eviction_within_size)
+{
+	char *dir = lm_path_join(root, "dc");
+	struct lm_datacache *dc = open_dc(dir, 100 * KB);
+	struct lm_datacache_stats ds;
+	struct lm_reader *r;
+
+	remount(NULL, NULL, dc);
+	r = open_r("d/big.bin", FILE_SIZE);
+	read_all(r);
+	lm_reader_close(r);
+	lm_datacache_stats(dc, &ds);
+	cr_assert_leq(ds.bytes_used, 100 * KB);
+	cr_assert_gt(ds.evictions, 300);
+	/* What is on disk agrees with the accounting. */
+	{
+		DIR *d;
+		struct dirent *de;
+		char sub[4096];
+		uint64_t files = 0;
+
+		for (int i = 0; i < 256; i++) {
+			snprintf(sub, sizeof(sub), "%s/blocks/%02x", dir, i);
+			d = opendir(sub);
+			if (!d)
+				continue;
+			while ((de = readdir(d)))
+				files += de->d_name[0] != '.';
+			closedir(d);
+		}
+		cr_assert_gt(files, 10);
+		cr_assert_leq(files * 4 * KB, 100 * KB);
+	}
+	remount(NULL, NULL, NULL);
+	lm_datacache_close(dc);
+	free(dir);
+}
+
+/* Flip one byte in the payload of every block file. */
+static unsigned corrupt_all(const char *dir)
+{
+	unsigned n = 0;
+
+	for (int i = 0; i < 256; i++) {
+		char sub[4096], path[8192];
+		struct dirent *de;
+		DIR *d;
+
+		snprintf(sub, sizeof(sub), "%s/blocks/%02x", dir, i);
+		d = opendir(sub);
+		if (!d)
+			continue;
+		while ((de = readdir(d))) {
+			struct stat sb;
+			FILE *f;
+			int c;
+
+			if (de->d_name[0] == '.')
+				continue;
+			snprintf(path, sizeof(path), "%s/%s", sub, de->d_name);
+			cr_assert_eq(stat(path, &sb), 0);
+			f = fopen(path, "r+");
+			cr_assert(f);
+			fseek(f, sb.st_size - 1, SEEK_SET);
+			c = fgetc(f);
+			fseek(f, sb.st_size - 1, SEEK_SET);
+			fputc(c ^ 0x5a, f);
+			fclose(f);
+			n++;
+		}
+		closedir(d);
+	}
+	return n;
+}
+
+Test(reader, datacache_corrupt_block_refetched)
+{
+	char *dir = lm_path_join(root, "dc");
+	struct lm_datacache *dc = open_dc(dir, 64 << 20);
+	struct lm_reader_stats s;
+	struct lm_reader *r;
+	uint64_t g0;
+
+	remount(NULL, NULL, dc);
+	r = open_r("d/big.bin", FILE_SIZE);
+	read_all(r);
+	lm_reader_close(r);
+	cr_assert_gt(corrupt_all(dir), 300);
+	remount(NULL, NULL, dc);
+	g0 = gets_now();
+	r = open_r("d/big.bin", FILE_SIZE);
+	read_all(r);   /* right bytes all the same */
+	lm_reader_close(r);
+	lm_reader_pool_stats(pool, &s);
+	cr_assert_gt(s.disk_corrupt, 10);   /* the first block of each extent is read */
+	cr_assert_eq(s.disk_hits, 0);
+	cr_assert_gt(gets_now() - g0, 1);
+	remount(NULL, NULL, NULL);
+	lm_datacache_close(dc);
+	free(dir);
+}
+
+Test(reader, datacache_torn_and_foreign_files)
+{
+	char *dir = lm_path_join(root, "dc");
+	struct lm_datacache *dc = open_dc(dir, 1 << 20), *dc2 = NULL;
+	struct lm_datacache_stats ds;
+	struct lm_err err;
+	char blk[1000], out[1000];
+
+	memset(blk, 'x', sizeof(blk));
+	lm_datacache_put(dc, "id-one", 3, blk, sizeof(blk));
+	cr_assert_eq(lm_datacache_get(dc, "id-one", 3, out, sizeof(out)), 0);
+	cr_assert(!memcmp(out, blk, sizeof(blk)));
+	cr_assert_eq(lm_datacache_get(dc, "id-two", 3, out, sizeof(out)), ENOENT);
+	cr_assert_eq(lm_datacache_get(dc, "id-one", 4, out, sizeof(out)), ENOENT);
+	cr_assert_eq(lm_datacache_get(dc, "id-one", 3, out, 999), ENOENT);
+	/* A second process on the same directory is refused with a clear message. */
+	cr_assert_eq(lm_datacache_open(dir, 1 << 20, &dc2, &err), EBUSY);
+	cr_assert(strstr(err.msg, "in use"), "%s", err.msg);
+	/* A torn file (as a crash before the data reached the disk could leave). */
+	{
+		char sub[4096], path[8192];
+		struct dirent *de;
+		unsigned n = 0;
+
+		for (int i = 0; i < 256; i++) {
+			DIR *d;
+
+			snprintf(sub, sizeof(sub), "%s/blocks/%02x", dir, i);
+			d = opendir(sub);
+			if (!d)
+				continue;
+			while ((de = readdir(d))) {
+				if (de->d_name[0] == '.')
+					continue;
+				snprintf(path, sizeof(path), "%s/%s", sub, de->d_name);
+				cr_assert_eq(truncate(path, 500), 0);
+				n++;
+			}
+			closedir(d);
+		}
+		cr_assert_eq(n, 1);
+	}
+	cr_assert_eq(lm_datacache_get(dc, "id-one", 3, out, sizeof(out)), ENOENT);
+	lm_datacache_stats(dc, &ds);
+	cr_assert_eq(ds.corrupt, 1);
+	cr_assert_eq(ds.bytes_used, 0, "the damaged block is forgotten");
+	lm_datacache_close(dc);
+	free(dir);
+}
+
+Test(reader, datacache_disk_full_keeps_serving)
+{
+	char *dir = lm_path_join(root, "dc");
+	struct lm_datacache *dc = open_dc(dir, 64 << 20);
+	struct lm_datacache_stats ds;
+	struct lm_reader_stats s;
+	struct lm_reader *r;
+
+	remount(NULL, NULL, dc);
+	lm_datacache_inject_write_error(dc, ENOSPC);
+	r = open_r("d/big.bin", FILE_SIZE);
+	read_all(r);   /* every byte right, from the network */
+	lm_reader_close(r);
+	lm_datacache_stats(dc, &ds);
+	cr_assert_eq(ds.disabled, 1);
+	cr_assert_eq(ds.puts, 0);
+	cr_assert_eq(ds.bytes_used, 0);
+	lm_reader_pool_stats(pool, &s);
+	cr_assert_eq(s.disk_full, 1);
+	/* Writing stays off even once the disk has room again (one warning, no flapping). */
+	lm_datacache_inject_write_error(dc, 0);
+	r = open_r("d/big.bin", FILE_SIZE);
+	read_all(r);
+	lm_reader_close(r);
+	lm_datacache_stats(dc, &ds);
+	cr_assert_eq(ds.puts, 0);
+	remount(NULL, NULL, NULL);
+	lm_datacache_close(dc);
+	free(dir);
+}
