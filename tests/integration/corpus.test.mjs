@@ -142,7 +142,9 @@ describe(`corpus Delta tables through the mount (${BACKEND})`, { skip, timeout: 
 		assert.deepEqual(names, want);
 	});
 
-	it('every version lists exactly the expected files', async () => {
+	// Every version of every table with expected files, compared through the mount;
+	// returns how many versions and files were compared.
+	async function compareAll() {
 		const problems = [];
 		let versions = 0, files = 0;
 		for (const { table, e, exact } of numericTables()) {
@@ -202,7 +204,24 @@ describe(`corpus Delta tables through the mount (${BACKEND})`, { skip, timeout: 
 			if (!m.grep(nameRe(table)).some((l) => /\b(error|warning):/.test(l))) problems.push(`${table}: refused without a log line`);
 		assertNoProblems(problems, 'listing mismatches');
 		assert.ok(versions > 100, `compared ${versions} versions`);
-		process.stderr.write(`corpus: compared ${versions} versions, ${files} files\n`);
+		return { versions, files };
+	}
+
+	let compared;
+	it('every version lists exactly the expected files', async () => {
+		compared = await compareAll();
+		process.stderr.write(`corpus: compared ${compared.versions} versions, ${compared.files} files\n`);
+	});
+
+	it('after a remount the file lists come from the metadata cache, still exactly right', async () => {
+		assert.ok(compared, 'the first pass ran');
+		await m.unmount();
+		m = await startMount({ source: pub.source, mnt, options: [...pub.options, 'log_level=debug'], env: pub.env });
+		const again = await compareAll();
+		assert.deepEqual(again, compared);
+		const hits = m.grep(/from the metadata cache/).length;
+		assert.ok(hits >= again.versions, `${hits} of ${again.versions} versions came from the cache`);
+		process.stderr.write(`corpus: after remount, ${hits} versions from the metadata cache\n`);
 	});
 
 	it('sampled files have the source bytes', async () => {

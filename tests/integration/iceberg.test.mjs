@@ -53,11 +53,11 @@ function escapes(r) {
 let logNames = () => false;
 
 describe(`corpus Iceberg tables through the mount (${BACKEND})`, { skip, timeout: 600_000 }, () => {
-	let tmp, m, mnt, rows, duck;
+	let tmp, m, mnt, rows, duck, pub;
 
 	before(async () => {
 		tmp = makeTmpdir('iceberg');
-		const pub = await publish(ICE, 'iceberg');
+		pub = await publish(ICE, 'iceberg');
 		mnt = path.join(tmp, 'mnt');
 		m = await startMount({ source: pub.source, mnt, options: [...pub.options, 'latest_ttl=600'], env: pub.env });
 		rows = parseExpected();
@@ -83,7 +83,8 @@ describe(`corpus Iceberg tables through the mount (${BACKEND})`, { skip, timeout
 		}
 	});
 
-	it('every snapshot of EXPECTED-iceberg.tsv lists exactly its data files', async () => {
+	// Every snapshot row with expected files, through the mount.
+	async function compareAll() {
 		const problems = [];
 		let compared = 0, files = 0, refusedEscapes = 0;
 		for (const r of rows) {
@@ -122,7 +123,24 @@ describe(`corpus Iceberg tables through the mount (${BACKEND})`, { skip, timeout
 		}
 		assertNoProblems(problems);
 		assert.ok(compared >= 100, `compared ${compared} snapshots`);
-		console.log(`# iceberg corpus: compared ${compared} snapshots, ${files} files; ${refusedEscapes} refused as path-escape`);
+		return { compared, files, refusedEscapes };
+	}
+
+	let first;
+	it('every snapshot of EXPECTED-iceberg.tsv lists exactly its data files', async () => {
+		first = await compareAll();
+		console.log(`# iceberg corpus: compared ${first.compared} snapshots, ${first.files} files; ${first.refusedEscapes} refused as path-escape`);
+	});
+
+	it('after a remount the snapshots come from the metadata cache, still exactly right', async () => {
+		assert.ok(first, 'the first pass ran');
+		await m.unmount();
+		m = await startMount({ source: pub.source, mnt, options: [...pub.options, 'latest_ttl=600', 'log_level=debug'], env: pub.env });
+		const again = await compareAll();
+		assert.deepEqual(again, first);
+		const hits = m.grep(/from the metadata cache/).length;
+		assert.ok(hits >= again.compared, `${hits} of ${again.compared} snapshots came from the cache`);
+		console.log(`# iceberg corpus: after remount, ${hits} snapshots from the metadata cache`);
 	});
 
 	it('status rows are refused with a log line naming the table', async () => {

@@ -161,6 +161,10 @@ export async function startMount({ source, mnt, options = [], env = {}, debug = 
 	fs.mkdirSync(mnt, { recursive: true });
 	if (isFuseMounted(mnt)) throw new Error(`${mnt} is already a FUSE mountpoint`);
 	logFile = logFile || path.join(path.dirname(mnt), `${path.basename(mnt)}.daemon.log`);
+	// Each mountpoint gets its own metadata cache beside it (never the user's default
+	// one), shared by remounts at the same place, as a real remount would be.
+	if (!options.some((o) => /^(cache_dir=|no_disk_cache$)/.test(o)))
+		options = [...options, `cache_dir=${path.join(path.dirname(mnt), `${path.basename(mnt)}.cache`)}`];
 	const args = ['-f'];
 	if (debug) args.push('-d');
 	if (options.length) args.push('-o', options.join(','));
