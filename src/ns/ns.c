@@ -55,6 +55,7 @@
 #include <cjson/cJSON.h>
 
 #include "lm/log.h"
+#include "lm/metacache.h"
 #include "lm/ns.h"
 #include "lm/reader.h"
 #include "lm/snapshot.h"
@@ -88,7 +89,7 @@ struct vgen {
 
 /* The hidden statistics file at the mount root (looked up, never listed). */
 #define STATS_NAME ".lakemount-stats"
-#define STATS_SIZE 2048
+#define STATS_SIZE 4096
 
 struct lent {
 	char *name;
@@ -791,11 +792,24 @@ static int stats_render(struct lm_ns *ns, struct lm_buf *b)
 	if (!rc)
 		rc = lm_buf_printf(b, "  \"footers\": {\"gets\": %llu, \"from_cache\": %llu, \"reads\": %llu},\n"
 			"  \"data_cache\": {\"hits\": %llu, \"misses\": %llu, \"corrupt\": %llu, \"bytes\": %llu, "
-			"\"full\": %llu}\n}\n", (unsigned long long)r.gets_footer,
+			"\"full\": %llu},\n", (unsigned long long)r.gets_footer,
 			(unsigned long long)r.footer_cached, (unsigned long long)r.footer_reads,
 			(unsigned long long)r.disk_hits, (unsigned long long)r.disk_misses,
 			(unsigned long long)r.disk_corrupt, (unsigned long long)r.disk_used,
 			(unsigned long long)r.disk_full);
+	if (!rc) {
+		struct lm_metacache_stats mc;
+
+		/* All kinds together: snapshot images and Parquet tails. */
+		lm_metacache_stats(ns->opts.meta, &mc);
+		rc = lm_buf_printf(b, "  \"metadata_cache\": {\"enabled\": %s, \"hits\": %llu, "
+			"\"misses\": %llu, \"stored\": %llu, \"evictions\": %llu, \"corrupt\": %llu, "
+			"\"disk_bytes\": %llu, \"max_bytes\": %llu}\n}\n",
+			ns->opts.meta ? "true" : "false", (unsigned long long)mc.hits,
+			(unsigned long long)mc.misses, (unsigned long long)mc.puts,
+			(unsigned long long)mc.evictions, (unsigned long long)mc.corrupt,
+			(unsigned long long)mc.used_bytes, (unsigned long long)mc.map_bytes);
+	}
 	/* A constant size (padded with blanks, still valid JSON): stat, the kernel's idea
 	 * of the size and what a read returns agree even as the numbers grow. */
 	while (!rc && b->len < STATS_SIZE)

@@ -48,6 +48,11 @@ describe(`.lakemount-stats (${BACKEND})`, { skip, timeout: 120_000 }, () => {
 		assert.ok(after.bytes.served - before.bytes.served >= bytes, `bytes served grew by at least ${bytes}`);
 		assert.ok(after.tables.snapshots_built >= 1);
 		assert.ok(after.read_latency_us.p99 >= after.read_latency_us.p50);
+		// The version's file list was built and stored in the metadata cache.
+		assert.equal(after.metadata_cache.enabled, true);
+		assert.ok(after.metadata_cache.stored > before.metadata_cache.stored, 'the file list was stored');
+		assert.ok(after.metadata_cache.disk_bytes > 0 && after.metadata_cache.disk_bytes <= after.metadata_cache.max_bytes);
+		assert.equal(after.metadata_cache.corrupt, 0);
 	});
 
 	it('is read-only', async () => {
