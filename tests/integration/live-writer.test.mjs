@@ -1,9 +1,10 @@
 // live-writer.test.mjs — consistency under a live writer: a writer commits a table one
 // version at a time (data files first, then the commit file, each written atomically as
-// Delta writers do) while 4 readers list and read @latest and old versions through the
-// mount. Every listing a reader sees must equal exactly one version's file set, old
-// versions never change, @latest never goes backwards; after a remount everything is
-// still right.
+// Delta writers do), with a checkpoint (Parquet, and _last_checkpoint) every 4 versions,
+// while 4 readers list and read @latest and old versions through the mount. Every listing
+// a reader sees must equal exactly one version's file set, old versions never change,
+// @latest never goes backwards; after a remount (same metadata cache) everything is still
+// right, including the file lists cached during the race.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -13,6 +14,7 @@ import { fuseSkipReason, loudSkip, makeTmpdir, removeTmpdir, generateLake } from
 import { startMount } from './lib/mount.mjs';
 import { publish, BACKEND, s3Upload } from './lib/backend.mjs';
 import { walk, sha256, sha256File } from './lib/fsx.mjs';
+import { writeCheckpoint } from './lib/checkpoint.mjs';
 
 const skip = fuseSkipReason() ? loudSkip('live-writer tests', fuseSkipReason()) : false;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -57,8 +59,14 @@ describe(`consistency under a live writer (${BACKEND})`, { skip, timeout: 300_00
 		fs.renameSync(tmpName, path.join(live, TABLE, '_delta_log', name));
 	}
 
+	// Every CKPT_EVERY versions the writer also checkpoints (after the commit, as Delta
+	// writers do): <v>.checkpoint.parquet and _last_checkpoint, each by rename.
+	const CKPT_EVERY = 4;
+	const checkpoints = [];
 	async function publishVersion(v) {
 		copyVersion(v);
+		const ckpt = v % CKPT_EVERY === 0;
+		if (ckpt) checkpoints.push((await writeCheckpoint(path.join(live, TABLE, '_delta_log'), v)).file);
 		if (pub.backend === 's3') {
 			// Upload the new data files, then the commit last.
 			const stage = path.join(tmp, `stage-${v}`);
@@ -73,6 +81,13 @@ describe(`consistency under a live writer (${BACKEND})`, { skip, timeout: 300_00
 			const name = `${String(v).padStart(20, '0')}.json`;
 			fs.copyFileSync(path.join(live, TABLE, '_delta_log', name), path.join(c, name));
 			s3Upload(path.join(tmp, `commit-${v}`), pub.source);
+			if (ckpt) {
+				const k = path.join(tmp, `ckpt-${v}`, TABLE, '_delta_log');
+				fs.mkdirSync(k, { recursive: true });
+				for (const f of [checkpoints.at(-1), '_last_checkpoint'])
+					fs.copyFileSync(path.join(live, TABLE, '_delta_log', f), path.join(k, f));
+				s3Upload(path.join(tmp, `ckpt-${v}`), pub.source);
+			}
 		}
 	}
 
@@ -123,14 +138,19 @@ describe(`consistency under a live writer (${BACKEND})`, { skip, timeout: 300_00
 		assert.deepEqual(problems, []);
 		assert.ok(listings >= 20, `readers listed ${listings} times`);
 		assert.equal(await fsp.readlink(path.join(dir, '@latest')), `@v${expected.versions.length - 1}`);
+		assert.ok(checkpoints.length >= 2, `the writer checkpointed (${checkpoints.join(', ')})`);
 	});
 
 	it('after a remount every version is still exactly right', async () => {
 		await m.unmount();
-		m = await startMount({ source: pub.source, mnt, options: pub.options, env: pub.env });
+		// Same mountpoint, so the same metadata cache: what was built during the race is
+		// served from it now, and must be exactly right.
+		m = await startMount({ source: pub.source, mnt, options: [...pub.options, 'log_level=debug'], env: pub.env });
 		for (const v of expected.versions) {
 			const files = (await walk(path.join(mnt, TABLE, `@v${v.version}`), { stat: false })).filter((e) => e.type === 'file');
 			assert.equal(files.map((f) => f.rel).sort().join('\n'), setKey(v.files), `@v${v.version}`);
 		}
+		assert.ok(m.grep(/from the metadata cache/).length >= 2, 'versions built during the race came from the cache');
+		m.assertNoUnexpectedLogs();
 	});
 });
