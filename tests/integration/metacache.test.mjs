@@ -80,6 +80,33 @@ describe(`persistent metadata cache (${BACKEND})`, { skip, timeout: 300_000 }, (
 		}
 	});
 
+	it('two mounts share one cache folder at once and both list exactly right', async () => {
+		const shared = path.join(tmp, 'cache-shared');
+		const a = await mount([`cache_dir=${shared}`], 'mnt-a');
+		let b;
+		try {
+			b = await mount([`cache_dir=${shared}`], 'mnt-b');
+			// Both build and store concurrently, then each lists again (now from memory or
+			// from the entries the other one stored).
+			const [ga, gb] = await Promise.all([listAll(a.mnt), listAll(b.mnt)]);
+			assert.deepEqual(ga, expectedAll());
+			assert.deepEqual(gb, expectedAll());
+			a.assertNoUnexpectedLogs();
+			b.assertNoUnexpectedLogs();
+		} finally {
+			await b?.unmount();
+			await a.unmount();
+		}
+		const c = await mount([`cache_dir=${shared}`], 'mnt-c');
+		try {
+			assert.deepEqual(await listAll(c.mnt), expectedAll());
+			assert.equal(c.lines().filter((l) => FROM_CACHE.test(l)).length, nversions(), 'a third mount finds every list');
+			c.assertNoUnexpectedLogs();
+		} finally {
+			await c.unmount();
+		}
+	});
+
 	it('no_disk_cache: every list is built from the logs', async () => {
 		const m = await mount(['no_disk_cache', `cache_dir=${cache}`], 'mnt3');
 		try {
