@@ -74,7 +74,9 @@ void lm_ns_set_metacache(struct lm_ns *ns, struct lm_metacache *mc);
 int lm_ns_lookup(struct lm_ns *ns, uint64_t parent, const char *name, struct lm_attr *out,
 		 struct lm_err *err);
 /* The kernel dropped nlookup references to ino (FUSE forget). Only the generations of
- * forensics views count them (to free an old generation once nothing can reach it). */
+ * forensics views count them (to free an old generation once nothing can reach it):
+ * every successful lm_ns_lookup counts as one reference, so an adapter that ever
+ * answers readdirplus with entries must count those through a lookup too. */
 void lm_ns_forget(struct lm_ns *ns, uint64_t ino, uint64_t nlookup);
 int lm_ns_getattr(struct lm_ns *ns, uint64_t ino, struct lm_attr *out, struct lm_err *err);
 /* Target into buf (NUL-terminated). */

@@ -938,6 +938,18 @@ static void snap_attr(struct lm_ns *ns, uint64_t vdir_ino, const struct lm_snaps
 
 /* ---------- forensics views ---------- */
 
+/* Forensics scans and view generations are trusted for latest_ttl, but at least a
+ * second: with latest_ttl=0, `ls -l VIEW` would otherwise rebuild (and re-scan) once
+ * per entry, each path walk finding the view's last generation already expired. */
+#define FX_MIN_TTL_NS ((int64_t)1000 * 1000000)
+
+static bool fx_expired(struct lm_ns *ns, int64_t at_ns)
+{
+	int64_t ttl = (int64_t)ns->opts.latest_ttl_ms * 1000000;
+
+	return !at_ns || lm_mono_ns() - at_ns >= (ttl > FX_MIN_TTL_NS ? ttl : FX_MIN_TTL_NS);
+}
+
 static void vgen_unref(struct vgen *g)
 {
 	if (!g || atomic_fetch_sub(&g->refs, 1) != 1)
@@ -960,7 +972,7 @@ static bool fx_available(struct node *t)
 static int table_fx_lock(struct lm_ns *ns, struct node *t, struct lm_err *err)
 {
 	pthread_mutex_lock(&t->fx_mu);
-	if (!t->fx || expired(ns, t->fx_ns)) {
+	if (!t->fx || fx_expired(ns, t->fx_ns)) {
 		struct lm_forensics *fx = NULL;
 		int64_t now = lm_now_ms();
 		struct lm_err e2;
@@ -1327,7 +1339,7 @@ static int fx_view_lookup(struct lm_ns *ns, struct node *t, enum fxv v, struct l
 		bool stale;
 
 		pthread_mutex_lock(&g->mu);
-		stale = g->dead || (g->vg && expired(ns, g->fill_ns));
+		stale = g->dead || (g->vg && fx_expired(ns, g->fill_ns));
 		pthread_mutex_unlock(&g->mu);
 		if (stale)
 			g = NULL;
@@ -1444,7 +1456,7 @@ static uint64_t missing_size(struct lm_ns *ns, struct node *t)
 
 	if (pthread_mutex_trylock(&t->fx_mu))
 		return 0;
-	if (t->fx && !expired(ns, t->fx_ns)) {
+	if (t->fx && !fx_expired(ns, t->fx_ns)) {
 		struct lm_buf b;
 
 		lm_buf_init(&b, (size_t)256 << 20);
