@@ -128,6 +128,8 @@ struct fx {
 	size_t prefix_len;
 	int rc;
 	struct lm_err *err;
+	const char *unread_note;   /* some snapshot could not be read whole: orphans may be
+				    * referenced by what could not be read */
 };
 
 static int grow(void **p, size_t *cap, size_t need, size_t sz)
@@ -959,6 +961,8 @@ static int build_result(struct fx *x, struct lm_forensics *fx, int64_t now_ms,
 		} else {
 			f->kind = now_ms - r->mtime_ms < min_age_ms ? LM_FX_RECENT : LM_FX_ORPHAN;
 			f->note = orphan_note(r);
+			if (!f->note)
+				f->note = x->unread_note;
 			if (f->kind == LM_FX_RECENT)
 				fx->n_recent++;
 			else
@@ -1079,6 +1083,15 @@ int lm_iceberg_forensics_run(struct lm_table *t, int64_t now_ms, int64_t min_age
 				 s->id, s->msg ? s->msg : "cannot be read");
 			if ((rc = issue(&x, "refused", -1, s->id, s->word, NULL, msg)))
 				goto out;
+			if (!x.unread_note) {
+				snprintf(msg, sizeof(msg), "never referenced by what could be read "
+					 "(snapshot %" PRId64 " cannot be read whole and may reference it)",
+					 s->id);
+				if (!(x.unread_note = keep(&x, msg))) {
+					rc = lm_err_set(err, ENOMEM, "out of memory");
+					goto out;
+				}
+			}
 		}
 		if (s->complete) {
 			fx->restore = s->seq;
