@@ -191,7 +191,7 @@ describe(`forensics views in the mount (${BACKEND})`, { skip, timeout: 240_000 }
 		publishedAt = Date.now();
 		pub = await publish(lake, 'forensics-views');
 		mnt = path.join(tmp, 'mnt');
-		m = await startMount({ source: pub.source, mnt, options: [...pub.options, 'latest_ttl=1', 'orphan_min_age=1h'], env: pub.env });
+		m = await startMount({ source: pub.source, mnt, options: [...pub.options, 'latest_ttl=1', 'orphan_min_age=1h', 'log_level=debug'], env: pub.env });
 	});
 
 	after(async () => {
@@ -318,8 +318,11 @@ describe(`forensics views in the mount (${BACKEND})`, { skip, timeout: 240_000 }
 		assert.deepEqual(before.filter((n) => n === NEWER), []);
 		const viewIno0 = (await fsp.stat(view)).ino;
 		const fh = await fsp.open(path.join(view, ORPHAN), 'r');
+		let genIno;
 		try {
 			const st0 = await fh.stat();
+			genIno = Math.floor(st0.ino / 2 ** 32);   // (generation << 32) | index
+			assert.ok(genIno > 0, `${st0.ino}: numbered under its generation`);
 			const body = 'PAR1 a newer uncommitted file, longer than the first one PAR1';
 			const nf = path.join(tmp, 'newer');
 			fs.mkdirSync(nf);
@@ -352,6 +355,18 @@ describe(`forensics views in the mount (${BACKEND})`, { skip, timeout: 240_000 }
 		} finally {
 			await fh.close();
 		}
+		assert.ok(genIno > 0);
+		// a generation nothing uses when it is replaced is forgotten by the kernel at
+		// once, and freed (one whose entry was held keeps the kernel's cached entries
+		// until the kernel reclaims them: not asserted)
+		await fsp.readdir(view);
+		const gk = (await fsp.stat(view)).ino;
+		await sleep(1300);
+		await fsp.readdir(view);
+		assert.notEqual((await fsp.stat(view)).ino, gk, 'rebuilt after the TTL');
+		const freed = await m.waitForLine((l) => l.includes(`table damaged: ${oldView}: generation `) &&
+			l.includes(`(inode ${gk}) forgotten, freed`), { timeoutMs: 10_000 });
+		assert.ok(freed, `the replaced generation (inode ${gk}) was freed once forgotten`);
 	});
 });
 
@@ -400,5 +415,185 @@ describe('forensics views over the corpus, in place (local)', { skip: corpusSkip
 		assert.equal(mi.missing.length, 12);
 		assert.equal(mi.restore_target, -1);
 		for (const f of mi.missing) assert.ok(!fs.existsSync(path.join(CORPUS, 'delta', t, f.path)), f.path);
+	});
+});
+
+// ---- Iceberg: lmctl check / history / diff, and diff on Delta ----
+// A copy of a corpus Iceberg table (7 snapshots, 12 metadata files) beside a damaged
+// copy: an uncommitted Parquet file (orphan), a second metadata file for an older
+// version (a failed concurrent commit: duplicate + orphan), a deleted file of the current
+// snapshot (missing, needed by the newest), a deleted file only an old snapshot held
+// (vacuumed: missing, not a problem). check names exactly those; the restore target is a
+// snapshot none of the missing files belong to and its directory reads through the
+// mount; history lists every snapshot with exact ids; diff between a snapshot and its
+// parent matches the snapshot summary and the mount's listings. Then diff on the
+// generated Delta table against the mount's version directories.
+
+const ICE_TABLE = 'cxx-dangling_deletes';
+const iceSkip = skip || (!fs.existsSync(path.join(CORPUS, 'iceberg', ICE_TABLE))
+	? loudSkip('Iceberg forensics', `${CORPUS}/iceberg/${ICE_TABLE} is absent`) : false);
+
+// history.json with 64-bit ids kept as strings (JSON numbers lose them in JS)
+const mountFiles = async (d) => (await viewFiles(d)).map((f) => ({ path: f.rel, size: f.size }));
+const exactIds = (text) => JSON.parse(text.replace(/("(?:snapshot_id|parent_snapshot_id|current_snapshot_id)":\s*)(-?\d+)/g, '$1"$2"'));
+
+describe(`Iceberg forensics and diff through lmctl and the mount (${BACKEND})`, { skip: iceSkip, timeout: 240_000 }, () => {
+	let tmp, lake, pub, m, mnt, healthy, live, vacuumed, dup;
+	const UNCOMMITTED = 'data/20990101_000000_00000_xxxxx-uncommitted.parquet';
+
+	before(async () => {
+		tmp = makeTmpdir('forensics-ice');
+		lake = path.join(tmp, 'lake');
+		fs.mkdirSync(lake);
+		copyTree(path.join(CORPUS, 'iceberg', ICE_TABLE), path.join(lake, 'ice-healthy'));
+		const dmg = path.join(lake, 'ice-damaged');
+		copyTree(path.join(CORPUS, 'iceberg', ICE_TABLE), dmg);
+		healthy = JSON.parse(lmctl(['check', '--json', '--min-age=0', path.join(lake, 'ice-healthy')]).stdout);
+		// a file of the current snapshot: what v<current> adds over the empty v0
+		const cur = exactIds(lmctl(['history', '--json', dmg]).stdout).current;
+		const d = JSON.parse(lmctl(['diff', '--json', dmg, '0', String(cur.version)]).stdout);
+		live = d.added[0].path;
+		vacuumed = healthy.removed[0].path;
+		fs.rmSync(path.join(dmg, live));
+		fs.rmSync(path.join(dmg, vacuumed));
+		fs.writeFileSync(path.join(dmg, UNCOMMITTED), 'PAR1 not committed PAR1');
+		const meta = fs.readdirSync(path.join(dmg, 'metadata')).filter((n) => n.startsWith('00005-'));
+		assert.equal(meta.length, 1);
+		dup = 'metadata/00005-0badc0de-0000-4000-8000-000000000000.metadata.json';
+		fs.copyFileSync(path.join(dmg, 'metadata', meta[0]), path.join(dmg, dup));
+		pub = await publish(lake, 'forensics-ice');
+		mnt = path.join(tmp, 'mnt');
+		m = await startMount({ source: pub.source, mnt, options: pub.options, env: pub.env });
+	});
+
+	after(async () => {
+		try {
+			await m?.unmount();
+		} finally {
+			removeTmpdir(tmp);
+		}
+	});
+
+	it('check: the untouched copy is clean (exit 0), only removed-but-present files', () => {
+		const r = lmctl(['check', '--json', '--min-age=0', tableSource(pub, 'ice-healthy')], { env: pub.env });
+		assert.equal(r.status, 0, r.stdout + r.stderr);
+		const j = JSON.parse(r.stdout);
+		assert.equal(j.format, 'iceberg');
+		for (const k of ['orphans', 'recent', 'missing', 'refused', 'duplicate_metadata_versions']) assert.deepEqual(j[k], [], k);
+		assert.ok(j.removed.length > 0);
+		assert.equal(j.restore_snapshot, j.latest_snapshot);
+	});
+
+	it('check: the damaged copy names exactly the damage (exit 1)', () => {
+		const r = lmctl(['check', '--json', '--min-age=0', tableSource(pub, 'ice-damaged')], { env: pub.env });
+		assert.equal(r.status, 1, r.stderr);
+		const j = JSON.parse(r.stdout.replace(/("(?:latest_snapshot|restore_snapshot)":\s*)(\d+)/g, '$1"$2"')
+			.replace(/("snapshots":\s*\[)([\d,\s]*)\]/g, (_, a, b) => `${a}${b.split(',').map((x) => x.trim()).filter(Boolean).map((x) => `"${x}"`).join(',')}]`));
+		assert.deepEqual(j.orphans.map((f) => f.path).sort(), [dup, UNCOMMITTED].sort());
+		assert.match(j.orphans.find((f) => f.path === dup).note, /version 5 written twice/);
+		assert.deepEqual(j.recent, []);
+		assert.deepEqual(j.refused, []);
+		assert.deepEqual(j.duplicate_metadata_versions.map((d) => [d.version, d.file]), [[5, dup]]);
+		assert.deepEqual(j.missing.map((f) => f.path).sort(), [live, vacuumed].sort());
+		assert.equal(j.missing.find((f) => f.path === live).in_latest, true);
+		assert.equal(j.missing.find((f) => f.path === vacuumed).in_latest, false);
+		assert.deepEqual(j.removed.map((f) => f.path).sort(), healthy.removed.map((f) => f.path).filter((p) => p !== vacuumed).sort());
+		assert.notEqual(j.restore_snapshot, null);
+		for (const f of j.missing) assert.ok(!f.snapshots.includes(j.restore_snapshot), `${f.path} belongs to the restore target`);
+		assert.ok(j.missing.find((f) => f.path === live).snapshots.includes(j.latest_snapshot));
+		const human = lmctl(['check', '--min-age=0', tableSource(pub, 'ice-damaged')], { env: pub.env });
+		assert.equal(human.status, 1);
+		assert.ok(human.stdout.includes(`cp -r MOUNT/ice-damaged/@snap-${j.restore_snapshot} DESTINATION`), human.stdout);
+		assert.match(human.stdout, /^duplicate\tmetadata version 5\t/m);
+	});
+
+	it('the restore target reads whole through the mount', async () => {
+		const j = JSON.parse(lmctl(['check', '--json', '--min-age=0', tableSource(pub, 'ice-damaged')], { env: pub.env }).stdout
+			.replace(/("restore_snapshot":\s*)(\d+)/, '$1"$2"'));
+		const dir = path.join(mnt, 'ice-damaged', `@snap-${j.restore_snapshot}`);
+		const files = await mountFiles(dir);
+		for (const f of files) {
+			const src = path.join(lake, 'ice-damaged', f.path);
+			assert.equal(await sha256File(path.join(dir, f.path)), await sha256File(src), f.path);
+		}
+	});
+
+	it('history: every snapshot, newest first, exact ids, as @info/history.json', async () => {
+		const r = lmctl(['history', tableSource(pub, 'ice-healthy')], { env: pub.env });
+		assert.equal(r.status, 0, r.stderr);
+		const lines = r.stdout.split('\n').filter(Boolean).map((l) => l.split('\t'));
+		const h = exactIds(await fsp.readFile(path.join(mnt, 'ice-healthy', '@info', 'history.json'), 'utf8'));
+		assert.deepEqual(lines.map((l) => l[0]), h.snapshots.map((s) => s.snapshot_id).reverse());
+		assert.deepEqual(lines.map((l) => l[2]), h.snapshots.map((s) => s.operation ?? '-').reverse());
+		const j = lmctl(['history', '--json', tableSource(pub, 'ice-healthy')], { env: pub.env });
+		assert.equal(j.status, 0);
+		assert.deepEqual(exactIds(j.stdout).snapshots.map((s) => s.snapshot_id), h.snapshots.map((s) => s.snapshot_id));
+	});
+
+	it('diff: a snapshot against its parent is what its summary says and what the mount lists', async () => {
+		const h = exactIds(await fsp.readFile(path.join(mnt, 'ice-healthy', '@info', 'history.json'), 'utf8'));
+		const s = h.snapshots.filter((x) => x.operation === 'append' && x.parent_snapshot_id &&
+			Number(x.summary['added-data-files'] ?? 0) > 0).pop();
+		assert.ok(s, 'an append with a parent');
+		const r = lmctl(['diff', '--json', tableSource(pub, 'ice-healthy'), `@snap-${s.parent_snapshot_id}`, `@snap-${s.snapshot_id}`], { env: pub.env });
+		assert.equal(r.status, 0, r.stderr);
+		const d = JSON.parse(r.stdout);
+		assert.equal(d.added.length, Number(s.summary['added-data-files']));
+		assert.equal(d.added_rows, Number(s.summary['added-records']));
+		assert.equal(d.added_bytes, Number(s.summary['added-files-size']));
+		const a = new Set((await mountFiles(path.join(mnt, 'ice-healthy', `@snap-${s.parent_snapshot_id}`))).map((f) => f.path));
+		const b = await mountFiles(path.join(mnt, 'ice-healthy', `@snap-${s.snapshot_id}`));
+		assert.deepEqual(d.added.map((f) => f.path).sort(), b.filter((f) => !a.has(f.path)).map((f) => f.path).sort());
+		for (const f of d.added) assert.equal(f.size, b.find((x) => x.path === f.path).size);
+		const bad = lmctl(['diff', tableSource(pub, 'ice-healthy'), '@snap-1', `@snap-${s.snapshot_id}`], { env: pub.env });
+		assert.equal(bad.status, 1, bad.stderr);
+		const human = lmctl(['diff', tableSource(pub, 'ice-healthy'), `@snap-${s.parent_snapshot_id}`, `@snap-${s.snapshot_id}`], { env: pub.env });
+		assert.equal(human.stdout.split('\n').filter((l) => l.startsWith('+\t')).length, d.added.length);
+	});
+});
+
+describe(`lmctl diff on Delta (${BACKEND})`, { skip, timeout: 240_000 }, () => {
+	let tmp, pub, m, mnt;
+
+	before(async () => {
+		tmp = makeTmpdir('forensics-diff');
+		const gen = path.join(tmp, 'gen');
+		generateLake(gen, { seed: SEED });
+		const lake = path.join(tmp, 'lake');
+		fs.mkdirSync(lake);
+		copyTree(path.join(gen, 'sales'), path.join(lake, 'sales'));
+		pub = await publish(lake, 'forensics-diff');
+		mnt = path.join(tmp, 'mnt');
+		m = await startMount({ source: pub.source, mnt, options: pub.options, env: pub.env });
+	});
+
+	after(async () => {
+		try {
+			await m?.unmount();
+		} finally {
+			removeTmpdir(tmp);
+		}
+	});
+
+	it('files added and removed between two versions are the mount listings\' difference, with sizes', async () => {
+		const vs = lmctlVersions(tableSource(pub, 'sales'), { env: pub.env }).filter((v) => v.status === 'ok');
+		const [v1, v2] = [vs[0].version, vs[vs.length - 1].version];
+		assert.ok(v2 > v1);
+		const r = lmctl(['diff', '--json', tableSource(pub, 'sales'), String(v1), String(v2)], { env: pub.env });
+		assert.equal(r.status, 0, r.stderr);
+		const d = JSON.parse(r.stdout);
+		const a = await mountFiles(path.join(mnt, 'sales', `@v${v1}`));
+		const b = await mountFiles(path.join(mnt, 'sales', `@v${v2}`));
+		const key = (f) => `${f.path}\t${f.size}`;
+		const ka = new Set(a.map(key)), kb = new Set(b.map(key));
+		assert.deepEqual(d.added.map(key).sort(), b.map(key).filter((k) => !ka.has(k)).sort());
+		assert.deepEqual(d.removed.map(key).sort(), a.map(key).filter((k) => !kb.has(k)).sort());
+		assert.ok(d.added.length + d.removed.length > 0);
+		for (const f of [...d.added, ...d.removed]) assert.ok(f.rows === null || Number.isInteger(f.rows));
+		// reversed: the same files, the other way round
+		const back = JSON.parse(lmctl(['diff', '--json', tableSource(pub, 'sales'), String(v2), String(v1)], { env: pub.env }).stdout);
+		assert.deepEqual(back.added.map(key).sort(), d.removed.map(key).sort());
+		assert.equal(lmctl(['diff', tableSource(pub, 'sales'), String(v1), String(v2 + 1000)], { env: pub.env }).status, 1);
+		assert.equal(lmctl(['diff', tableSource(pub, 'sales'), 'x', String(v2)], { env: pub.env }).status, 2);
 	});
 });
