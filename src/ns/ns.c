@@ -1304,8 +1304,8 @@ static int gen_content(struct lm_ns *ns, struct node *g, struct vgen **out, stru
 static void gen_maybe_free(struct node *g)
 {
 	if (g->retired && !g->krefs && !g->dead) {
-		lm_debug("table %s: %s: generation %s forgotten, freed",
-			 lm_table_name(g->tnode->table), fxv_names[g->fxv], g->name);
+		lm_debug("table %s: %s: generation %s (inode %" PRIu64 ") forgotten, freed",
+			 lm_table_name(g->tnode->table), fxv_names[g->fxv], g->name, g->ino);
 		vgen_unref(g->vg);
 		g->vg = NULL;
 		g->dead = true;
