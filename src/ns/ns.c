@@ -40,7 +40,11 @@
  *     (every lookup answered with one of its inodes; lm_ns_forget subtracts). A
  *     replaced generation whose count reaches 0 frees its content; its small registry
  *     node stays (nodes are never freed) and answers ENOENT. A lost reply can only
- *     over-count: memory kept, never a wrong answer.
+ *     over-count: memory kept, never a wrong answer. The kernel forgets a replaced
+ *     generation at once when nothing in it is in use when its dentry is invalidated;
+ *     entries held then (an open file) stay in its dentry cache after they are released
+ *     and pin the generation until the kernel reclaims them (plain FUSE does not delete
+ *     unused dentries with a zero timeout; only virtiofs sets delete_stale).
  *   - One forensics scan per table is shared by its views and @missing and trusted for
  *     latest_ttl; a failed re-scan keeps the previous result with a warning. */
 #include <errno.h>
