@@ -376,6 +376,12 @@ const CLEAN_CORPUS = [
 	'spark-table-with-dv-small', 'kernelrs-cdf-table-simple', 'deltars-simple_table_features',
 	'deltars-delta-0.8.0-special-partition',
 ];
+// Iceberg corpus tables whose files are all referenced (as tests/unit/iceberg says)
+const CLEAN_ICEBERG = [
+	'cxx-bucket_partitioning', 'cxx-dangling_deletes', 'cxx-deletion_vectors', 'cxx-partition_evolution',
+	'cxx-wh_gperov_test', 'duckdb-lineitem_iceberg_gz', 'impala-iceberg_v2_delete_both_eq_and_pos',
+	'impala-iceberg_with_puffin_stats', 'impala-iceberg_partitioned_orc', 'polars-iceberg-table',
+];
 const haveCorpus = CLEAN_CORPUS.every((t) => fs.existsSync(path.join(CORPUS, 'delta', t)));
 const corpusSkip = skip || (BACKEND !== 'local' ? loudSkip('corpus forensics views', 'the corpus is mounted in place (local backend only)')
 	: !haveCorpus ? loudSkip('corpus forensics views', `${CORPUS}/delta lacks the tables`) : false);
@@ -405,6 +411,34 @@ describe('forensics views over the corpus, in place (local)', { skip: corpusSkip
 			const got = await viewFiles(path.join(mnt, t, '@storage'));
 			assert.deepEqual(got.map((e) => e.rel), sortPaths([...src.keys()]), `${t}: @storage`);
 			for (const e of got) assert.equal(e.size, src.get(e.rel), `${t}/${e.rel}`);
+		}
+	});
+
+	it('Iceberg tables in place: the views say what lmctl check says (nothing unreferenced, nothing missing)', async (t) => {
+		const ice = path.join(CORPUS, 'iceberg');
+		if (!CLEAN_ICEBERG.every((n) => fs.existsSync(path.join(ice, n)))) {
+			t.skip(`${ice} lacks the tables`);
+			return;
+		}
+		const im = await startMount({ source: ice, mnt: path.join(tmp, 'mnt-ice'), options: ['orphan_min_age=0'] });
+		try {
+			for (const n of CLEAN_ICEBERG) {
+				const dir = path.join(im.mnt, n);
+				const r = lmctl(['check', '--json', '--min-age=0', path.join(ice, n)]);
+				assert.ok(r.status === 0 || r.status === 1, `${n}: lmctl check ran (${r.status}): ${r.stderr}`);
+				const j = JSON.parse(r.stdout);
+				const rels = async (v) => (await viewFiles(path.join(dir, v))).map((e) => e.rel);
+				assert.deepEqual(await rels('@orphans'), [], `${n}: @orphans`);
+				assert.deepEqual(await rels('@recent'), [], `${n}: @recent`);
+				assert.deepEqual(await rels('@removed'), sortPaths(j.removed.map((f) => f.path)), `${n}: @removed`);
+				const mi = JSON.parse(await fsp.readFile(path.join(dir, '@missing'), 'utf8'));
+				assert.deepEqual(mi.missing, [], `${n}: @missing`);
+				const src = sourceFiles(path.join(ice, n));
+				assert.deepEqual((await viewFiles(path.join(dir, '@storage'))).map((e) => e.rel), sortPaths([...src.keys()]), `${n}: @storage`);
+			}
+			im.assertNoUnexpectedLogs();
+		} finally {
+			await im.unmount();
 		}
 	});
 
