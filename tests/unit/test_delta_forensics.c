@@ -262,3 +262,73 @@ Test(forensics, table_at_source_root)
 	cr_assert_eq(fx->restore, 0);
 	lm_delta_forensics_free(fx);
 }
+
+/* The forward replay (one pass over the log): a file removed and added again keeps its
+ * first version and gets the newest as its last; a deletion-vector update (remove and
+ * add of the same path in one commit) never makes the file removed; the restore target
+ * is the newest version without an absent live file. */
+#define ADDDV(p, dv) "{\"add\":{\"path\":\"" p "\",\"size\":4,\"modificationTime\":1000,\"dataChange\":true," \
+	"\"deletionVector\":{\"storageType\":\"u\",\"pathOrInlineDv\":\"" dv "\",\"offset\":1,\"sizeInBytes\":10,\"cardinality\":1}}}\n"
+#define REMDV(p, dv) "{\"remove\":{\"path\":\"" p "\",\"deletionTimestamp\":2000,\"dataChange\":true," \
+	"\"deletionVector\":{\"storageType\":\"u\",\"pathOrInlineDv\":\"" dv "\",\"offset\":1,\"sizeInBytes\":10,\"cardinality\":1}}}\n"
+
+Test(forensics, readded_file_and_dv_update_are_live)
+{
+	struct lm_forensics *fx;
+
+	old_file("t/_delta_log/00000000000000000000.json", PROTO META ADD("a.parquet") ADD("b.parquet"));
+	old_file("t/_delta_log/00000000000000000001.json", REM("a.parquet"));
+	old_file("t/_delta_log/00000000000000000002.json", ADD("a.parquet") ADD("c.parquet"));
+	old_file("t/_delta_log/00000000000000000003.json", ADDDV("b.parquet", "ab^-aqEH.-t@S}K{vb[*k^"));
+	old_file("t/_delta_log/00000000000000000004.json",
+		 REMDV("b.parquet", "ab^-aqEH.-t@S}K{vb[*k^") ADDDV("b.parquet", "cd^-aqEH.-t@S}K{vb[*k^")
+		 REM("c.parquet"));
+	old_file("t/b.parquet", "PAR1");
+	old_file("t/c.parquet", "PAR1");                       /* removed in v4, present */
+	fx = run("t");                                          /* a.parquet is absent */
+	cr_assert_eq(fx->n, 2, "first: %s", fx->n ? fx->f[0].path : "");
+	cr_assert_str_eq(fx->f[0].path, "a.parquet");
+	cr_assert_eq(fx->f[0].kind, LM_FX_MISSING);
+	cr_assert_eq(fx->f[0].first_version, 0);
+	cr_assert_eq(fx->f[0].last_version, 4);
+	cr_assert(fx->f[0].in_latest);
+	cr_assert_str_eq(fx->f[1].path, "c.parquet");
+	cr_assert_eq(fx->f[1].kind, LM_FX_REMOVED);
+	cr_assert_eq(fx->f[1].first_version, 2);
+	cr_assert_eq(fx->f[1].last_version, 3);
+	cr_assert_eq(fx->f[1].removed_version, 4);
+	cr_assert_eq(fx->latest, 4);
+	cr_assert_eq(fx->restore, 1);    /* only v1 lacks a.parquet */
+	cr_assert_eq(fx->nissues, 0);
+	cr_assert_str_eq(fx->format, "delta");
+	cr_assert_eq(fx->nversions, 5);
+	lm_delta_forensics_free(fx);
+}
+
+/* A malformed commit in the middle: that version and the next are refused (issues with
+ * the driver's words) until a checkpoint would resume; files only it names are not
+ * orphans; the newest rebuilt version is the one before. */
+Test(forensics, malformed_commit_is_an_issue)
+{
+	struct lm_forensics *fx;
+
+	old_file("t/_delta_log/00000000000000000000.json", PROTO META ADD("a.parquet"));
+	old_file("t/_delta_log/00000000000000000001.json", ADD("b.parquet"));
+	old_file("t/_delta_log/00000000000000000002.json", "{\"add\":{\"path\":\"x.parquet\",\"si");
+	old_file("t/_delta_log/00000000000000000003.json", ADD("c.parquet"));
+	old_file("t/a.parquet", "PAR1");
+	old_file("t/b.parquet", "PAR1");
+	old_file("t/c.parquet", "PAR1");
+	fx = run("t");
+	cr_assert_eq(fx->nissues, 2);
+	cr_assert_str_eq(fx->issues[0].kind, "refused");
+	cr_assert_eq(fx->issues[0].version, 2);
+	cr_assert_str_eq(fx->issues[0].reason, "invalid-json");
+	cr_assert(strstr(fx->issues[0].msg, "version 2"), "%s", fx->issues[0].msg);
+	cr_assert_eq(fx->issues[1].version, 3);
+	cr_assert_eq(fx->latest, 1);
+	cr_assert_eq(fx->restore, 1);
+	/* c.parquet is named by v3, which is refused: not provably an orphan */
+	cr_assert_eq(fx->n, 0, "first: %s", fx->n ? fx->f[0].path : "");
+	lm_delta_forensics_free(fx);
+}
