@@ -102,7 +102,10 @@ for lib in libfuse libcurl OpenSSL LMDB; do
   grep -q "^$lib " <<<"$out" && ok "--version names $lib" || bad "--version lacks $lib"
 done
 check "lakemount --help exits 0" "$lm" --help
-"$lm" --help | grep -q "uid=N" && ok "--help lists uid=" || bad "--help lacks uid="
+# (the whole help first: grep -q would close the pipe early and, under pipefail, the
+# writer's SIGPIPE would count as a failure)
+help=$("$lm" --help 2>&1)
+grep -q "uid=N" <<<"$help" && ok "--help lists uid=" || bad "--help lacks uid="
 "$root/usr/bin/lmctl" >/dev/null 2>&1; [ $? -eq 2 ] && ok "lmctl without arguments: usage, exit 2" || bad "lmctl usage exit"
 
 for page in lakemount lmctl; do
@@ -165,7 +168,8 @@ if [ -w /dev/fuse ] && command -v fusermount3 >/dev/null; then
   for _ in $(seq 100); do grep -q " $mnt fuse" /proc/mounts && break; kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
   if grep -q " $mnt fuse.lakemount" /proc/mounts; then
     ok "packaged lakemount mounts (fuse.lakemount)"
-    [ "$(ls "$mnt/t" | tr '\n' ' ')" = "@info @latest @v0 " ] && ok "lists @info, @latest and @v0" || bad "listing: $(ls "$mnt/t")"
+    want="@info @latest @missing @orphans @recent @removed @storage @v0 "
+    [ "$(ls "$mnt/t" | tr '\n' ' ')" = "$want" ] && ok "lists $want" || bad "listing: $(ls "$mnt/t" | tr '\n' ' ') (expected $want)"
     cmp -s "$mnt/t/@v0/part-0.parquet" "$lake/t/part-0.parquet" && ok "reads the bytes" || bad "bytes differ"
     kill -TERM "$pid"; wait "$pid"; rc=$?; pid=""
     [ $rc -eq 0 ] && ok "SIGTERM: exit 0" || bad "SIGTERM: exit $rc"
