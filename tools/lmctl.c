@@ -37,7 +37,7 @@ static int usage(void)
 {
 	fprintf(stderr, "usage: lmctl versions TABLE\n"
 			"       lmctl files TABLE VERSION\n"
-			"       lmctl check [--json] [--min-age=SECONDS] TABLE\n"
+			"       lmctl check [--json] [--min-age=SECONDS] [--retention=HOURS] TABLE\n"
 			"       lmctl history [--json] TABLE\n"
 			"       lmctl diff [--json] TABLE V1 V2\n"
 			"TABLE: a Delta or Iceberg table root, local directory or s3://bucket/prefix\n"
@@ -175,6 +175,16 @@ static void add_opt(cJSON *o, const char *k, int64_t v)
 		add_i64(o, k, v);
 }
 
+/* Tombstones older than this are what VACUUM may delete (Delta's default
+ * delta.deletedFileRetentionDuration: 7 days; --retention=HOURS changes it). */
+static int64_t ck_retention_ms = (int64_t)168 * 3600 * 1000;
+
+static bool past_retention(const struct lm_forensics *fx, const struct lm_forensic_file *f)
+{
+	return f->kind == LM_FX_REMOVED && f->removed_ms >= 0 && fx->format &&
+	       !strcmp(fx->format, "delta") && lm_now_ms() - f->removed_ms > ck_retention_ms;
+}
+
 static cJSON *ck_file_json(const struct lm_forensics *fx, const struct lm_forensic_file *f)
 {
 	bool ice = fx->format && !strcmp(fx->format, "iceberg");
@@ -207,6 +217,8 @@ static cJSON *ck_file_json(const struct lm_forensics *fx, const struct lm_forens
 		add_i64(o, "last_version", f->last_version);
 		add_opt(o, "removed_version", f->removed_version);
 		add_opt(o, "removed_ms", f->removed_ms);
+		if (!ice)
+			cJSON_AddBoolToObject(o, "past_retention", past_retention(fx, f));
 		if (ice) {
 			add_opt(o, "last_snapshot", f->last_snapshot);
 			add_opt(o, "removed_snapshot", f->removed_snapshot);
@@ -279,8 +291,9 @@ static void ck_human_file(const struct lm_forensics *fx, const struct lm_forensi
 			       f->removed_snapshot);
 		else
 			printf("removed\t%s\t%" PRIu64 " bytes\tlast in v%" PRId64
-			       ", removed in v%" PRId64 "\n", f->path, f->size, f->last_version,
-			       f->removed_version);
+			       ", removed in v%" PRId64 "%s\n", f->path, f->size, f->last_version,
+			       f->removed_version, past_retention(fx, f) ?
+			       " (past the retention: VACUUM would delete it)" : "");
 		return;
 	}
 	lm_fmt_time_ms(f->mtime_ms, tm, sizeof(tm));
@@ -300,7 +313,7 @@ static int cmd_check(struct lm_table *t, bool json, int64_t min_age_ms, struct p
 	bool ice = t->fmt == LM_TABLE_ICEBERG;
 	struct lm_forensics *fx = NULL;
 	struct lm_version_info *v = NULL;
-	size_t n = 0, nref = 0, ndup = 0, ngaps = 0, missing_latest = 0;
+	size_t n = 0, nref = 0, ndup = 0, ngaps = 0, missing_latest = 0, npast = 0;
 	struct lm_err err;
 	int rc;
 
@@ -330,9 +343,12 @@ static int cmd_check(struct lm_table *t, bool json, int64_t min_age_ms, struct p
 		else
 			ndup++;
 	}
-	for (size_t i = 0; i < fx->n; i++)
+	for (size_t i = 0; i < fx->n; i++) {
 		if (fx->f[i].kind == LM_FX_MISSING && fx->f[i].in_latest)
 			missing_latest++;
+		if (past_retention(fx, &fx->f[i]))
+			npast++;
+	}
 	if (json) {
 		cJSON *root = cJSON_CreateObject(), *a, *g, *d, *arr[4];
 		char *text;
@@ -417,8 +433,8 @@ static int cmd_check(struct lm_table *t, bool json, int64_t min_age_ms, struct p
 			ck_human_file(fx, &fx->f[i], ice);
 		printf("summary\t%zu gaps, %zu refused, %zu duplicate metadata versions, %zu missing "
 		       "(%zu needed by the newest version), %zu orphans, %zu recent, "
-		       "%zu removed-but-present\n", ngaps, nref, ndup, fx->n_missing, missing_latest,
-		       fx->n_orphan, fx->n_recent, fx->n_removed);
+		       "%zu removed-but-present (%zu past the retention)\n", ngaps, nref, ndup,
+		       fx->n_missing, missing_latest, fx->n_orphan, fx->n_recent, fx->n_removed, npast);
 		ck_recipe(t, fx, ice);
 	}
 	rc = (ngaps || nref || ndup || missing_latest || fx->n_orphan) ? 1 : 0;
@@ -894,6 +910,10 @@ int main(int argc, char **argv)
 		} else if (!strcmp(cmd, "check") && !strncmp(argv[i], "--min-age=", 10) &&
 			   !lm_parse_i64(argv[i] + 10, &sec) && sec >= 0 && sec <= INT64_MAX / 1000) {
 			min_age_ms = sec * 1000;
+		} else if (!strcmp(cmd, "check") && !strncmp(argv[i], "--retention=", 12) &&
+			   !lm_parse_i64(argv[i] + 12, &sec) && sec >= 0 &&
+			   sec <= INT64_MAX / 3600000) {
+			ck_retention_ms = sec * 3600000;
 		} else if (argv[i][0] == '-' && argv[i][1] == '-') {
 			return usage();
 		} else {
