@@ -26,7 +26,8 @@
  *
  * Data cache: with a struct lm_datacache (include/lm/datacache.h), blocks of objects
  * that have an ETag are looked up on local disk before a GET and stored there after
- * one, under (source, key, size, ETag, block size). */
+ * one, under (source, key, size, ETag, block size); the first GET of an open is then a
+ * 1-byte GET that learns size and ETag. */
 #ifndef LM_READER_H
 #define LM_READER_H
 

@@ -81,6 +81,8 @@
  * is stored back block by block (the last block of an object as its short self). Only
  * objects with an ETag take part: the data cache id holds source, key, size, ETag and
  * block size, so a block of another object or another block size is never served.
+ * With a data cache the probe of an open asks for one byte only (probe_small): it
+ * learns size and ETag, and the blocks then come from disk when they are there.
  *
  * ---- Locking ----
  * One pool mutex guards everything here: hash table, LRU, queue, budget, objs,
