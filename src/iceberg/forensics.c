@@ -82,6 +82,7 @@ struct man {
 	int code;
 	const char *word;
 	const char *msg;
+	const struct snap *pushed_by;   /* the last snapshot that listed it */
 };
 
 struct snap {
@@ -626,11 +627,11 @@ static int man_get(struct fx *x, struct snap *s, const char *raw,
 
 static int snap_push_man(struct fx *x, struct snap *s, size_t mi)
 {
-	for (size_t i = 0; i < s->nmans; i++)
-		if (s->mans[i] == mi)
-			return 0;
-	{
-		uint32_t *nm = realloc(s->mans, (s->nmans + 1) * sizeof(*s->mans));
+	if (x->m[mi].pushed_by == s)
+		return 0;          /* listed twice by this snapshot */
+	x->m[mi].pushed_by = s;
+	if (!(s->nmans & (s->nmans - 1))) {   /* 0, 1, 2, 4, ...: double */
+		uint32_t *nm = realloc(s->mans, (s->nmans ? s->nmans * 2 : 1) * sizeof(*s->mans));
 
 		if (!nm)
 			return lm_err_set(x->err, ENOMEM, "out of memory");
@@ -845,9 +846,37 @@ static int learn(struct fx *x)
 }
 
 /* Several metadata files carrying one version number: the ones not in use. */
+struct chosen_v {
+	int64_t v;
+	const char *name;
+};
+
+static int cv_cmp(const void *a, const void *b)
+{
+	int64_t x = ((const struct chosen_v *)a)->v, y = ((const struct chosen_v *)b)->v;
+
+	return x < y ? -1 : x > y;
+}
+
 static int duplicates(struct fx *x)
 {
-	for (size_t i = 0; i < x->nnames; i++) {
+	struct chosen_v *cv = malloc((x->nchosen ? x->nchosen : 1) * sizeof(*cv));
+	size_t ncv = 0;
+	int rc = 0;
+
+	if (!cv)
+		return lm_err_set(x->err, ENOMEM, "out of memory");
+	for (size_t j = 0; j < x->nchosen; j++) {
+		struct lm_iceberg_meta_name cn;
+
+		if (!lm_iceberg_meta_name_parse(x->chosen[j], &cn) && cn.has_version) {
+			cv[ncv].v = cn.version;
+			cv[ncv++].name = x->chosen[j];
+		}
+	}
+	if (ncv)
+		qsort(cv, ncv, sizeof(*cv), cv_cmp);
+	for (size_t i = 0; i < x->nnames && !rc; i++) {
 		struct lm_iceberg_meta_name nm;
 		char rel[512], msg[LM_ERR_MSG];
 		const char *inuse = NULL;
@@ -859,28 +888,31 @@ static int duplicates(struct fx *x)
 		k = rec_get(x, rel, false);
 		if (k < 0 || x->r[k].role == R_META)
 			continue;
-		for (size_t j = 0; j < x->nchosen && !inuse; j++) {
-			struct lm_iceberg_meta_name cn;
+		{
+			struct chosen_v key = { .v = nm.version };
+			const struct chosen_v *hit = ncv ? bsearch(&key, cv, ncv, sizeof(*cv), cv_cmp)
+							 : NULL;
 
-			if (!lm_iceberg_meta_name_parse(x->chosen[j], &cn) && cn.has_version &&
-			    cn.version == nm.version)
-				inuse = x->chosen[j];
+			if (!hit)
+				continue;
+			inuse = hit->name;
 		}
-		if (!inuse)
-			continue;
 		snprintf(msg, sizeof(msg),
 			 "table %.100s: metadata version %" PRId64 " is written by %.90s and %.90s; "
 			 "the first is in use, the second is the leftover of a failed concurrent commit",
 			 lm_table_name(x->t), nm.version, inuse, x->names[i]);
 		if (issue(x, "duplicate-metadata-version", nm.version, -1, "duplicate-metadata-version",
-			  rel, msg))
-			return ENOMEM;
+			  rel, msg)) {
+			rc = ENOMEM;
+			break;
+		}
 		snprintf(msg, sizeof(msg), "metadata file: version %" PRId64 " written twice, "
 			 "metadata/%.300s is in use (a failed concurrent commit)", nm.version, inuse);
 		if (!(x->r[k].note = keep(x, msg)))
-			return lm_err_set(x->err, ENOMEM, "out of memory");
+			rc = lm_err_set(x->err, ENOMEM, "out of memory");
 	}
-	return 0;
+	free(cv);
+	return rc;
 }
 
 static const char *orphan_note(const struct rec *r)
