@@ -1036,3 +1036,55 @@ Test(reader, datacache_disk_full_keeps_serving)
 	lm_datacache_close(dc);
 	free(dir);
 }
+
+/* Many threads make the footer reads of one open at once: one tail GET, right bytes. */
+struct ft_arg {
+	struct lm_reader *r;
+	const uint8_t *b;
+	size_t size;
+	int bad;
+};
+
+static void *footer_thread(void *ud)
+{
+	struct ft_arg *a = ud;
+	uint8_t buf[9000];
+	struct lm_err err;
+
+	for (int i = 0; i < 50; i++) {
+		size_t len = 1 + (size_t)(i * 181) % sizeof(buf);
+		uint64_t off = a->size - len - (uint64_t)(i % 7);
+		size_t got = 0;
+
+		lm_err_init(&err);
+		if (lm_reader_read(a->r, off, len, buf, &got, &err) || got != len ||
+		    memcmp(buf, a->b + off, len))
+			a->bad++;
+	}
+	return NULL;
+}
+
+Test(reader, footer_concurrent_first_reads)
+{
+	struct lm_fault_config fc = { .latency_ms = 20 };
+	size_t size = 700 * KB + 5;
+	uint8_t *b = write_parquet("d/t.parquet", size, 30000, 12);
+	struct ft_arg a[8];
+	pthread_t th[8];
+	uint64_t g0;
+
+	lm_store_fault_set(st, &fc);   /* the tail GET is slow: the others must wait for it */
+	g0 = gets_now();
+	a[0].r = open_id("d/t.parquet", size, 5);
+	for (int i = 0; i < 8; i++) {
+		a[i] = (struct ft_arg){ .r = a[0].r, .b = b, .size = size };
+		cr_assert_eq(pthread_create(&th[i], NULL, footer_thread, &a[i]), 0);
+	}
+	for (int i = 0; i < 8; i++) {
+		pthread_join(th[i], NULL);
+		cr_assert_eq(a[i].bad, 0, "thread %d: %d bad reads", i, a[i].bad);
+	}
+	cr_assert_eq(gets_now() - g0, 1);
+	lm_reader_close(a[0].r);
+	free(b);
+}
