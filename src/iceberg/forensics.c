@@ -112,6 +112,8 @@ struct fx {
 	size_t nm, capm;
 	struct snap *s;
 	size_t ns, caps;
+	uint32_t *ids;             /* snapshot index by id (until s is sorted) */
+	size_t capids;
 	char **names;              /* base names under metadata/, sorted */
 	size_t nnames, capnames;
 	struct ice_roots roots;
@@ -333,12 +335,48 @@ static int stats_paths(struct fx *x, const struct lm_iceberg_meta *m, const char
 	return 0;
 }
 
+/* Snapshot ids seen (open addressing: index + 1, 0 empty), filled while collecting. */
+static uint64_t id_hash(int64_t id)
+{
+	return lm_hash64(&id, sizeof(id));
+}
+
 static int snap_find(const struct fx *x, int64_t id)
 {
-	for (size_t i = 0; i < x->ns; i++)
-		if (x->s[i].id == id)
-			return (int)i;
+	size_t j;
+
+	if (!x->capids)
+		return -1;
+	for (j = id_hash(id) & (x->capids - 1); x->ids[j]; j = (j + 1) & (x->capids - 1))
+		if (x->s[x->ids[j] - 1].id == id)
+			return (int)x->ids[j] - 1;
 	return -1;
+}
+
+/* Index snapshot x->s[i] by id (x->s[i].id set). */
+static int snap_index(struct fx *x, size_t i)
+{
+	size_t j;
+
+	if ((i + 1) * 2 > x->capids) {
+		size_t nc = x->capids ? x->capids * 2 : 1024;
+		uint32_t *nt = calloc(nc, sizeof(*nt));
+
+		if (!nt)
+			return ENOMEM;
+		for (size_t k = 0; k < i; k++) {
+			for (j = id_hash(x->s[k].id) & (nc - 1); nt[j]; j = (j + 1) & (nc - 1))
+				;
+			nt[j] = (uint32_t)k + 1;
+		}
+		free(x->ids);
+		x->ids = nt;
+		x->capids = nc;
+	}
+	for (j = id_hash(x->s[i].id) & (x->capids - 1); x->ids[j]; j = (j + 1) & (x->capids - 1))
+		;
+	x->ids[j] = (uint32_t)i + 1;
+	return 0;
 }
 
 /* ice_table_with_meta callback: copy out what the walk needs (the table's lock is
@@ -400,6 +438,8 @@ static int take_meta(void *ud, const struct lm_iceberg_meta *m, const struct ice
 					return ENOMEM;
 			n->nmanifests = s->nmanifests;
 		}
+		if (snap_index(x, x->ns))
+			return ENOMEM;
 		x->ns++;
 	}
 	return rc;
@@ -1023,6 +1063,7 @@ static void fx_state_free(struct fx *x)
 	free(x->names);
 	free(x->m);
 	free(x->s);
+	free(x->ids);
 	free(x->r);
 	free(x->tab);
 	free(x->logmeta);
@@ -1069,6 +1110,15 @@ int lm_iceberg_forensics_run(struct lm_table *t, int64_t now_ms, int64_t min_age
 		goto out;
 	if (x.ns)
 		qsort(x.s, x.ns, sizeof(*x.s), snap_order);
+	free(x.ids);            /* re-index in commit order */
+	x.ids = NULL;
+	x.capids = 0;
+	for (size_t i = 0; i < x.ns; i++) {
+		if (snap_index(&x, i)) {
+			rc = lm_err_set(err, ENOMEM, "out of memory");
+			goto out;
+		}
+	}
 	/* Walk every snapshot once (each distinct manifest is read once). */
 	for (size_t o = 0; o < x.ns; o++) {
 		struct snap *s = &x.s[o];
