@@ -41,6 +41,7 @@ struct fx_state {
 	size_t n, cap;
 	size_t prefix_len;        /* of the table root key + '/' */
 	struct lm_arena *arena;
+	struct lm_table *t;       /* for progress */
 	int rc;
 	uint32_t *tab;            /* open addressing over r: index + 1, 0 empty */
 	size_t tcap;
@@ -115,6 +116,8 @@ static int fx_list_cb(void *ud, const struct lm_list_entry *e)
 		s->rc = ENOMEM;
 		return 1;
 	}
+	if (s->t && s->t->progress && s->n % 4096 == 0)
+		s->t->progress(s->t->progress_ud, "listing", s->n, 0);
 	return 0;
 }
 
@@ -615,6 +618,7 @@ int lm_delta_forensics_run(struct lm_table *t, int64_t now_ms, int64_t min_age_m
 	fx->format = "delta";
 	fx->latest_snapshot = fx->restore_snapshot = -1;
 	s.arena = &fx->arena;
+	s.t = t;
 	rc = lm_delta_table_versions(t, &v, &nv, err);
 	if (rc)
 		goto out;
