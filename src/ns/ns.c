@@ -1190,8 +1190,11 @@ static int vgen_build(struct lm_ns *ns, struct node *t, enum fxv v, struct vgen 
 	g->min_age_ms = ns->opts.orphan_min_age_ms;
 	if (v == FXV_STORAGE) {
 		rc = storage_files(ns, t, &sf, &n, &arena, err);
-		if (rc)
+		if (rc) {
+			lm_error("table %s: @storage: %s", lm_table_name(t->table),
+				 err->msg[0] ? err->msg : lm_strerror(rc));
 			goto out;
+		}
 		e = calloc(n ? n : 1, sizeof(*e));
 		if (!e) {
 			rc = lm_err_set(err, ENOMEM, "out of memory");
