@@ -23,8 +23,12 @@
  *                    snapshot nor in any ref's head, still present (what expiring
  *                    snapshots would delete).
  *   missing          a data or delete file live in some snapshot, a manifest list or a
- *                    manifest a snapshot needs, or a recorded statistics file, absent;
- *                    with the ids of the snapshots that reference it.
+ *                    manifest a snapshot needs, or a statistics file, absent — counting
+ *                    only the snapshots the current metadata records (the @snap- views):
+ *                    a snapshot only older metadata files record was expired, and
+ *                    expiry deletes its files; with the ids of the snapshots that
+ *                    reference it. Expired snapshots that cannot be read are not issues,
+ *                    and the restore target is always a current-metadata snapshot.
  * Versions: first/last/removed_version are snapshot sequence numbers (0 for every
  * format-v1 snapshot); first/last/removed_snapshot the snapshot ids. Snapshots are put
  * in commit order by (sequence number, timestamp, first appearance).
@@ -62,6 +66,7 @@ struct rec {
 	bool live;                 /* live in some snapshot's manifests */
 	bool named;                /* named by a DELETED entry */
 	bool head;                 /* live in the current snapshot or a ref's head */
+	bool need;                 /* statistics file the current metadata records */
 	uint8_t role;
 	int32_t first_o, last_o;   /* snapshot ordinals (commit order), -1 none */
 	int32_t man;               /* index into manifests when role is R_MANIFEST, else -1 */
@@ -95,6 +100,8 @@ struct snap {
 	size_t nmans;
 	int32_t list_rec;          /* rec of the manifest list, -1 none */
 	bool ok, complete, head;
+	bool cur;                  /* recorded by the current metadata (a @snap- view);
+				    * else expired: only older metadata files record it */
 	int code;
 	const char *word, *msg;
 };
@@ -118,8 +125,9 @@ struct fx {
 	size_t nnames, capnames;
 	struct ice_roots roots;
 	/* raw strings to place once the roots are known */
-	const char **logmeta, **stats;
-	size_t nlogmeta, nstats, caplogmeta, capstats;
+	const char **logmeta, **stats, **cstats;   /* cstats: the current metadata's */
+	size_t nlogmeta, nstats, caplogmeta, capstats, ncstats, capcstats;
+	bool have_current;         /* the current metadata parsed */
 	const char **chosen;       /* base names of the metadata versions' files */
 	size_t nchosen, capchosen;
 	int64_t *heads;            /* current snapshot and refs' heads */
@@ -320,7 +328,8 @@ static int push_str(struct fx *x, const char ***v, size_t *n, size_t *cap, const
 	return 0;
 }
 
-static int stats_paths(struct fx *x, const struct lm_iceberg_meta *m, const char *member)
+static int stats_paths(struct fx *x, const struct lm_iceberg_meta *m, const char *member,
+		       bool cur)
 {
 	const struct lm_json *a = lm_json_get(m->root, member);
 
@@ -330,6 +339,8 @@ static int stats_paths(struct fx *x, const struct lm_iceberg_meta *m, const char
 		const char *p = lm_json_str(lm_json_get(&a->u.kids[i], "statistics-path"));
 
 		if (p && push_str(x, &x->stats, &x->nstats, &x->capstats, p))
+			return ENOMEM;
+		if (p && cur && push_str(x, &x->cstats, &x->ncstats, &x->capcstats, p))
 			return ENOMEM;
 	}
 	return 0;
@@ -394,10 +405,11 @@ static int take_meta(void *ud, const struct lm_iceberg_meta *m, const struct ice
 	for (size_t i = 0; i < m->nmetadata_log && !rc; i++)
 		rc = push_str(x, &x->logmeta, &x->nlogmeta, &x->caplogmeta, m->metadata_log[i].file);
 	if (!rc)
-		rc = stats_paths(x, m, "statistics");
+		rc = stats_paths(x, m, "statistics", d->current);
 	if (!rc)
-		rc = stats_paths(x, m, "partition-statistics");
+		rc = stats_paths(x, m, "partition-statistics", d->current);
 	if (d->current) {
+		x->have_current = true;
 		x->has_current = m->has_current;
 		x->current_id = m->current_snapshot_id;
 		x->nheads = 0;
@@ -416,13 +428,18 @@ static int take_meta(void *ud, const struct lm_iceberg_meta *m, const struct ice
 		const struct lm_iceberg_snapshot *s = &m->snapshots[i];
 		struct snap *n;
 
-		if (snap_find(x, s->id) >= 0)
+		int have = snap_find(x, s->id);
+
+		if (have >= 0) {
+			x->s[have].cur = x->s[have].cur || d->current;
 			continue;
+		}
 		if (grow((void **)&x->s, &x->caps, x->ns + 1, sizeof(*x->s)))
 			return ENOMEM;
 		n = &x->s[x->ns];
 		memset(n, 0, sizeof(*n));
 		n->id = s->id;
+		n->cur = d->current;
 		n->seq = s->seq;
 		n->ts = s->timestamp_ms;
 		n->doc = x->ns;
@@ -805,7 +822,7 @@ static void span(struct rec *r, int32_t lo, int32_t hi)
 /* Snapshot o references missing record r: remember its id (capped). */
 static int note_ref(struct fx *x, struct rec *r, int32_t o)
 {
-	if (r->present || r->last_snap_o == o)
+	if (r->present || r->last_snap_o == o || !x->s[o].cur)
 		return 0;
 	r->last_snap_o = o;
 	r->nsnaps_total++;
@@ -864,6 +881,17 @@ static int mark_metadata(struct fx *x)
 			x->r[k].role = R_STATS;
 			x->r[k].note = "statistics file";
 		}
+	}
+	for (size_t i = 0; i < x->ncstats; i++) {   /* the current metadata needs these */
+		char *relp = NULL;
+		ssize_t k;
+
+		if (ice_relocate(&x->roots, x->store, x->key, x->cstats[i], &relp, NULL))
+			continue;
+		k = rec_get(x, relp, false);
+		free(relp);
+		if (k >= 0 && x->r[k].role == R_STATS)
+			x->r[k].need = true;
 	}
 	return 0;
 }
@@ -1003,11 +1031,9 @@ static int build_result(struct fx *x, struct lm_forensics *fx, int64_t now_ms,
 		f->note = r->note;
 		if (!r->present) {
 			/* absent: a finding only when something needs it */
-			if (!(r->live || r->role == R_LIST || r->role == R_MANIFEST ||
-			      r->role == R_STATS))
-				continue;
-			if (r->role == R_MANIFEST && r->first_o < 0 && r->nsnaps_total == 0)
-				continue;
+			if (r->role == R_STATS ? !r->need : r->nsnaps_total == 0)
+				continue;      /* needed by no snapshot of the current metadata:
+						* expired snapshots' files go with them */
 			f->kind = LM_FX_MISSING;
 			f->in_latest = r->head;
 			f->snapshots = r->snaps;
@@ -1068,6 +1094,7 @@ static void fx_state_free(struct fx *x)
 	free(x->tab);
 	free(x->logmeta);
 	free(x->stats);
+	free(x->cstats);
 	free(x->chosen);
 	free(x->heads);
 	free(x->iss);
@@ -1106,6 +1133,8 @@ int lm_iceberg_forensics_run(struct lm_table *t, int64_t now_ms, int64_t min_age
 	x.arena = &fx->arena;
 	if ((rc = load_versions(&x)))
 		goto out;
+	for (size_t i = 0; !x.have_current && i < x.ns; i++)
+		x.s[i].cur = true;   /* no readable current metadata: every snapshot counts */
 	if ((rc = list_storage(&x)) || (rc = learn(&x)) || (rc = mark_metadata(&x)))
 		goto out;
 	if (x.ns)
@@ -1158,7 +1187,7 @@ int lm_iceberg_forensics_run(struct lm_table *t, int64_t now_ms, int64_t min_age
 						goto out;
 			}
 		}
-		if (!s->ok) {
+		if (!s->ok && s->cur) {
 			char msg[LM_ERR_MSG];
 
 			snprintf(msg, sizeof(msg), "table %.100s: snapshot %" PRId64 ": %.360s", lm_table_name(t),
@@ -1175,7 +1204,7 @@ int lm_iceberg_forensics_run(struct lm_table *t, int64_t now_ms, int64_t min_age
 				}
 			}
 		}
-		if (s->complete) {
+		if (s->complete && s->cur) {
 			fx->restore = s->seq;
 			fx->restore_snapshot = s->id;
 		}

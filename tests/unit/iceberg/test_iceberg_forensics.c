@@ -315,6 +315,34 @@ Test(iceberg_forensics, vacuumed_old_file_and_missing_manifest)
 	lm_forensics_free(fx);
 }
 
+/* expire_snapshots: a fourth metadata file records snapshots 2 and 3 only; snapshot 1's
+ * manifest list and manifest and the file only it held are deleted. Older metadata
+ * files still record snapshot 1: what they reach is not an orphan, but what expiry
+ * deleted is neither missing nor refused (only the current metadata's snapshots need
+ * their files), and the restore target is a snapshot the mount shows. */
+Test(iceberg_forensics, expired_snapshot_is_not_damage)
+{
+	struct lm_forensics *fx;
+
+	wtext("t/metadata/00004-eeee.metadata.json",
+	      META(3, SNAP(2, 2, "snap-2.avro") "," SNAP(3, 3, "snap-3.avro"),
+		   LOGE("00002-bbbb.metadata.json") "," LOGE("00003-dddd.metadata.json")));
+	fx = run();                    /* b.parquet still present: removed */
+	cr_assert_eq(fx->n, 1, "first: %s", fx->n ? fx->f[0].path : "");
+	cr_assert_eq(find(fx, "data/b.parquet")->kind, LM_FX_REMOVED);
+	cr_assert_eq(fx->nissues, 0);
+	lm_forensics_free(fx);
+	unlink_rel("t/metadata/snap-1.avro");
+	unlink_rel("t/metadata/m1.avro");
+	unlink_rel("t/data/b.parquet");
+	fx = run();
+	cr_assert_eq(fx->n, 0, "first: %s", fx->n ? fx->f[0].path : "");
+	cr_assert_eq(fx->nissues, 0, "%s", fx->nissues ? fx->issues[0].msg : "");
+	cr_assert_eq(fx->restore_snapshot, 3);
+	cr_assert_eq(fx->latest_snapshot, 3);
+	lm_forensics_free(fx);
+}
+
 /* Corpus tables whose files are all referenced: nothing unreferenced, nothing missing. */
 Test(iceberg_forensics_corpus, fully_referenced_tables_have_no_findings)
 {
