@@ -955,7 +955,11 @@ int main(int argc, char **argv)
 		rc = cmd_diff(t, pos[1], pos[2], json, &pg);
 	else if (!strcmp(cmd, "files") && npos == 2 && fmt == LM_TABLE_DELTA)
 		rc = cmd_files(t, pos[1]);
-	else
+	else if ((!strcmp(cmd, "versions") || !strcmp(cmd, "files")) && fmt != LM_TABLE_DELTA) {
+		fprintf(stderr, "lmctl: table %s: %s reads Delta tables; for Iceberg use history, "
+			"diff or the mount (@v<N>, @snap-<id>)\n", table, cmd);
+		rc = 2;
+	} else
 		rc = usage();
 out:
 	progress_end(&pg);
