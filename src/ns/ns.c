@@ -79,8 +79,12 @@ static const char *const fxv_names[FXV_N] = { "@storage", "@orphans", "@recent",
 /* Why a file is in a forensics view (per snapshot file index). */
 struct fxwhy {
 	enum lm_forensic_kind kind;
-	int64_t first, last;          /* referencing versions, -1 never */
+	int64_t first, last;          /* referencing versions, -1 never (Iceberg: sequence
+				       * numbers; the snapshot ids below name the views) */
 	int64_t removed_version, removed_ms;
+	bool iceberg;
+	int64_t first_snap, last_snap, removed_snap;   /* Iceberg snapshot ids */
+	const char *note;             /* what a non-data file is, or NULL (vgen arena) */
 };
 
 /* The immutable content of one generation of a view. */
@@ -89,6 +93,7 @@ struct vgen {
 	struct lm_snapshot *snap;     /* files: path, storage size, LastModified */
 	struct fxwhy *why;            /* NULL for @storage */
 	int64_t min_age_ms;
+	struct lm_arena arena;        /* notes */
 };
 
 /* The hidden statistics file at the mount root (looked up, never listed). */
@@ -960,6 +965,7 @@ static void vgen_unref(struct vgen *g)
 		return;
 	lm_snapshot_unref(g->snap);
 	free(g->why);
+	lm_arena_free(&g->arena);
 	free(g);
 }
 
@@ -1187,6 +1193,7 @@ static int vgen_build(struct lm_ns *ns, struct node *t, enum fxv v, struct vgen 
 		goto out;
 	}
 	atomic_init(&g->refs, 1);
+	lm_arena_init(&g->arena);
 	g->min_age_ms = ns->opts.orphan_min_age_ms;
 	if (v == FXV_STORAGE) {
 		rc = storage_files(ns, t, &sf, &n, &arena, err);
@@ -1227,7 +1234,18 @@ static int vgen_build(struct lm_ns *ns, struct node *t, enum fxv v, struct vgen 
 			e[n].why = (struct fxwhy){ .kind = f->kind, .first = f->first_version,
 						   .last = f->last_version,
 						   .removed_version = f->removed_version,
-						   .removed_ms = f->removed_ms };
+						   .removed_ms = f->removed_ms,
+						   .iceberg = fx->format && !strcmp(fx->format, "iceberg"),
+						   .first_snap = f->first_snapshot,
+						   .last_snap = f->last_snapshot,
+						   .removed_snap = f->removed_snapshot };
+			if (f->note) {
+				e[n].why.note = lm_arena_strdup(&g->arena, f->note);
+				if (!e[n].why.note) {
+					rc = lm_err_set(err, ENOMEM, "out of memory");
+					goto out;
+				}
+			}
 			n++;
 		}
 	}
@@ -1410,18 +1428,40 @@ void lm_ns_forget(struct lm_ns *ns, uint64_t ino, uint64_t nlookup)
 }
 
 /* @missing: JSON naming every file some version references and storage lacks. */
+/* An exact int64 as a JSON number (cJSON's doubles would round snapshot ids). */
+static bool add_i64(cJSON *o, const char *name, int64_t v)
+{
+	char num[24];
+
+	snprintf(num, sizeof(num), "%lld", (long long)v);
+	return cJSON_AddRawToObject(o, name, num) != NULL;
+}
+
 static int missing_render(struct node *t, const struct lm_forensics *fx, int64_t at_ms,
 			  struct lm_buf *b)
 {
 	cJSON *root = cJSON_CreateObject(), *arr = NULL, *cnt = NULL;
-	char when[40], *text = NULL;
+	bool ice = fx->format && !strcmp(fx->format, "iceberg");
+	char when[40], dir[48], *text = NULL;
 	int rc = ENOMEM;
 
+	/* The directory to copy for a restore, as the mount names it. */
+	if (ice && fx->restore_snapshot != -1)
+		snprintf(dir, sizeof(dir), "@snap-%lld", (long long)fx->restore_snapshot);
+	else if (!ice && fx->restore >= 0)
+		snprintf(dir, sizeof(dir), "@v%lld", (long long)fx->restore);
+	else
+		dir[0] = '\0';
 	lm_fmt_time_ms(at_ms, when, sizeof(when));
 	if (!root || !cJSON_AddStringToObject(root, "table", lm_table_name(t->table)) ||
+	    !cJSON_AddStringToObject(root, "format", fx->format ? fx->format : t->table->ops->format) ||
 	    !cJSON_AddStringToObject(root, "scanned_at", when) ||
-	    !cJSON_AddNumberToObject(root, "latest_version", (double)fx->latest) ||
-	    !cJSON_AddNumberToObject(root, "restore_target", (double)fx->restore) ||
+	    !add_i64(root, "latest_version", fx->latest) ||
+	    !add_i64(root, "restore_target", fx->restore) ||
+	    (ice && (!add_i64(root, "latest_snapshot", fx->latest_snapshot) ||
+		     !add_i64(root, "restore_snapshot", fx->restore_snapshot))) ||
+	    !(dir[0] ? cJSON_AddStringToObject(root, "restore_dir", dir)
+		     : cJSON_AddNullToObject(root, "restore_dir")) ||
 	    !(cnt = cJSON_AddObjectToObject(root, "counts")) ||
 	    !cJSON_AddNumberToObject(cnt, "orphan", (double)fx->n_orphan) ||
 	    !cJSON_AddNumberToObject(cnt, "recent", (double)fx->n_recent) ||
@@ -1431,7 +1471,7 @@ static int missing_render(struct node *t, const struct lm_forensics *fx, int64_t
 		goto out;
 	for (size_t i = 0; i < fx->n; i++) {
 		const struct lm_forensic_file *f = &fx->f[i];
-		cJSON *o;
+		cJSON *o, *ids;
 
 		if (f->kind != LM_FX_MISSING)
 			continue;
@@ -1441,9 +1481,28 @@ static int missing_render(struct node *t, const struct lm_forensics *fx, int64_t
 		cJSON_AddItemToArray(arr, o);
 		if (!cJSON_AddStringToObject(o, "path", f->path) ||
 		    !cJSON_AddNumberToObject(o, "size", (double)f->size) ||
-		    !cJSON_AddNumberToObject(o, "first_version", (double)f->first_version) ||
-		    !cJSON_AddNumberToObject(o, "last_version", (double)f->last_version))
+		    !add_i64(o, "first_version", f->first_version) ||
+		    !add_i64(o, "last_version", f->last_version) ||
+		    !cJSON_AddBoolToObject(o, "in_latest", f->in_latest))
 			goto out;
+		if (!ice)
+			continue;
+		/* Iceberg: the snapshots (the @snap-<id> directories) that reference it */
+		if (!add_i64(o, "first_snapshot", f->first_snapshot) ||
+		    !add_i64(o, "last_snapshot", f->last_snapshot) ||
+		    !(ids = cJSON_AddArrayToObject(o, "snapshots")) ||
+		    !cJSON_AddNumberToObject(o, "snapshots_total", (double)f->nsnapshots_total))
+			goto out;
+		for (size_t k = 0; k < f->nsnapshots && f->snapshots; k++) {
+			char num[24];
+			cJSON *id;
+
+			snprintf(num, sizeof(num), "%lld", (long long)f->snapshots[k]);
+			id = cJSON_CreateRaw(num);
+			if (!id)
+				goto out;
+			cJSON_AddItemToArray(ids, id);
+		}
 	}
 	text = cJSON_Print(root);
 	if (!text)
@@ -2270,7 +2329,7 @@ static size_t fx_xattrs(const struct node *g, const struct vgen *vg, size_t fi,
 	char t1[40], t2[40];
 	size_t n = 0;
 
-	if (max < 7)
+	if (max < 9)
 		return 0;
 	a[n].name = "user.lakemount.view";
 	snprintf(a[n++].value, sizeof(a[0].value), "%s", fxv_names[g->fxv]);
@@ -2286,8 +2345,9 @@ static size_t fx_xattrs(const struct node *g, const struct vgen *vg, size_t fi,
 	a[n].name = "user.lakemount.reason";
 	switch (w->kind) {
 	case LM_FX_ORPHAN:
-		snprintf(a[n++].value, sizeof(a[0].value),
-			 "never referenced by any version the log can rebuild");
+		snprintf(a[n++].value, sizeof(a[0].value), "never referenced by any %s",
+			 w->iceberg ? "snapshot the metadata can rebuild"
+				    : "version the log can rebuild");
 		break;
 	case LM_FX_RECENT:
 		snprintf(a[n++].value, sizeof(a[0].value),
@@ -2300,6 +2360,25 @@ static size_t fx_xattrs(const struct node *g, const struct vgen *vg, size_t fi,
 			lm_fmt_time_ms(w->removed_ms, t2, sizeof(t2));
 		else
 			snprintf(t2, sizeof(t2), "an unknown time");
+		if (w->iceberg) {
+			/* The mount names snapshots (@snap-<id>), not sequence numbers. */
+			snprintf(a[n++].value, sizeof(a[0].value),
+				 "referenced by snapshots @snap-%lld to @snap-%lld; removed by "
+				 "snapshot @snap-%lld at %s", (long long)w->first_snap,
+				 (long long)w->last_snap, (long long)w->removed_snap, t2);
+			a[n].name = "user.lakemount.first_snapshot";
+			snprintf(a[n++].value, sizeof(a[0].value), "%lld", (long long)w->first_snap);
+			a[n].name = "user.lakemount.last_snapshot";
+			snprintf(a[n++].value, sizeof(a[0].value), "%lld", (long long)w->last_snap);
+			a[n].name = "user.lakemount.removed_snapshot";
+			snprintf(a[n++].value, sizeof(a[0].value), "%lld",
+				 (long long)w->removed_snap);
+			if (w->removed_ms >= 0) {
+				a[n].name = "user.lakemount.removed_time";
+				snprintf(a[n++].value, sizeof(a[0].value), "%s", t2);
+			}
+			break;
+		}
 		snprintf(a[n++].value, sizeof(a[0].value),
 			 "referenced by versions %lld to %lld; removed by version %lld at %s",
 			 (long long)w->first, (long long)w->last, (long long)w->removed_version, t2);
@@ -2314,6 +2393,10 @@ static size_t fx_xattrs(const struct node *g, const struct vgen *vg, size_t fi,
 			snprintf(a[n++].value, sizeof(a[0].value), "%s", t2);
 		}
 		break;
+	}
+	if (w->note && n < max) {
+		a[n].name = "user.lakemount.note";
+		snprintf(a[n++].value, sizeof(a[0].value), "%s", w->note);
 	}
 	return n;
 }
@@ -2330,7 +2413,7 @@ static int snap_xattrs(struct lm_ns *ns, uint64_t ino, char *list, size_t lsize,
 	const struct lm_file *f;
 	struct node *vd = reg_get(ns, ino >> 32);
 	uint32_t idx = (uint32_t)(ino & 0xffffffffu);
-	struct xattr_kv a[10];
+	struct xattr_kv a[12];
 	size_t na = 0, off = 0;
 	int rc;
 

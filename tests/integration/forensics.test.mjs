@@ -14,7 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CORPUS, fuseSkipReason, loudSkip, makeTmpdir, removeTmpdir, generateLake } from './lib/env.mjs';
 import { startMount } from './lib/mount.mjs';
 import { publish, tableSource, s3Upload, BACKEND } from './lib/backend.mjs';
-import { copyTree, errnoOf, lmctl, lmctlFiles, lmctlVersions, sha256File, sortPaths, walk } from './lib/fsx.mjs';
+import { copyTree, errnoOf, exists, lmctl, lmctlFiles, lmctlVersions, sha256File, sortPaths, walk } from './lib/fsx.mjs';
 
 const SEED = 5;
 const skipReason = fuseSkipReason();
@@ -436,6 +436,56 @@ describe('forensics views over the corpus, in place (local)', { skip: corpusSkip
 				const src = sourceFiles(path.join(ice, n));
 				assert.deepEqual((await viewFiles(path.join(dir, '@storage'))).map((e) => e.rel), sortPaths([...src.keys()]), `${n}: @storage`);
 			}
+			im.assertNoUnexpectedLogs();
+		} finally {
+			await im.unmount();
+		}
+	});
+
+	it('an Iceberg copy with an uncommitted and a deleted live file: the views name exactly those, by snapshot', async (t) => {
+		const src = path.join(CORPUS, 'iceberg', 'cxx-dangling_deletes');
+		if (!fs.existsSync(src)) {
+			t.skip(`${src} missing`);
+			return;
+		}
+		const lake = path.join(tmp, 'ice-lake');
+		const dmg = path.join(lake, 'ice');
+		copyTree(src, dmg);
+		const before = JSON.parse(lmctl(['check', '--json', '--min-age=0', dmg]).stdout);   // only paths used
+		const im = await startMount({ source: lake, mnt: path.join(tmp, 'mnt-ice-dmg'), options: ['orphan_min_age=1h'] });
+		try {
+			const cur = path.join(im.mnt, 'ice', '@latest');
+			const live = (await viewFiles(cur)).map((e) => e.rel);
+			assert.ok(live.length >= 1, `${live}`);
+			const gone = live[0];
+			const UNC = 'data/99990101_000000_00000_zzzzz-uncommitted.parquet';
+			fs.rmSync(path.join(dmg, gone));
+			fs.writeFileSync(path.join(dmg, UNC), 'PAR1 uncommitted PAR1');
+			const old = (Date.now() - 3 * 3600 * 1000) / 1000;
+			fs.utimesSync(path.join(dmg, UNC), old, old);
+			// no view was read before the damage: the first read scans the damaged copy
+			const rels = async (v) => (await viewFiles(path.join(im.mnt, 'ice', v))).map((e) => e.rel);
+			assert.deepEqual(await rels('@orphans'), [UNC]);
+			assert.deepEqual(await rels('@recent'), []);
+			assert.deepEqual(await rels('@removed'), sortPaths(before.removed.map((f) => f.path)));
+			const text = await fsp.readFile(path.join(im.mnt, 'ice', '@missing'), 'utf8');
+			const mi = JSON.parse(text.replace(/("(?:[a-z_]*snapshot|restore_target|latest_version)":\s*)(-?\d+)/g, '$1"$2"')
+				.replace(/("snapshots":\s*\[)([-\d,\s]*)\]/g, (_, a, b) => `${a}${b.split(',').map((x) => x.trim()).filter(Boolean).map((x) => `"${x}"`).join(',')}]`));
+			assert.equal(mi.format, 'iceberg');
+			assert.deepEqual(mi.missing.map((f) => f.path), [gone]);
+			assert.equal(mi.missing[0].in_latest, true);
+			assert.ok(mi.missing[0].snapshots.includes(mi.latest_snapshot), 'the current snapshot references it');
+			for (const id of mi.missing[0].snapshots)
+				assert.ok(await exists(path.join(im.mnt, 'ice', `@snap-${id}`)), `@snap-${id} is a directory of the mount`);
+			assert.notEqual(mi.restore_snapshot, mi.latest_snapshot);
+			assert.equal(mi.restore_dir, `@snap-${mi.restore_snapshot}`);
+			assert.ok(!(await viewFiles(path.join(im.mnt, 'ice', mi.restore_dir))).some((e) => e.rel === gone));
+			const x = xattrsOf(path.join(im.mnt, 'ice', '@removed', before.removed[0].path));
+			for (const k of ['first_snapshot', 'last_snapshot', 'removed_snapshot'])
+				assert.ok(await exists(path.join(im.mnt, 'ice', `@snap-${x[`user.lakemount.${k}`]}`)), `${k} names a @snap- directory`);
+			assert.ok(!('user.lakemount.first_version' in x), 'no sequence numbers passed off as versions');
+			assert.match(x['user.lakemount.reason'], /^referenced by snapshots @snap-\d+ to @snap-\d+; removed by snapshot @snap-\d+ at /);
+			assert.match(xattrsOf(path.join(im.mnt, 'ice', '@orphans', UNC))['user.lakemount.reason'], /never referenced by any snapshot/);
 			im.assertNoUnexpectedLogs();
 		} finally {
 			await im.unmount();
