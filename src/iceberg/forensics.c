@@ -462,55 +462,166 @@ static int take_meta(void *ud, const struct lm_iceberg_meta *m, const struct ice
 	return rc;
 }
 
+/* What an older metadata file adds when every snapshot it records is known already: its
+ * metadata-log names, statistics paths and location. Found by a raw scan of the bytes
+ * (much cheaper than the exact parse: with every metadata file kept, the total grows as
+ * commits²). Returns 1 when the scan cannot decide — a snapshot id not seen yet, an
+ * escaped string, a key not followed by a value of the expected type, gzip — and the
+ * file must be parsed; 0 when taken; ENOMEM. */
+static int raw_value(const char *p, const char *end, bool string, const char **v, size_t *vl)
+{
+	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+		p++;
+	if (p >= end || *p++ != ':')
+		return 1;
+	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+		p++;
+	if (string) {
+		const char *q;
+
+		if (p >= end || *p != '"')
+			return 1;
+		p++;
+		for (q = p; q < end && *q != '"'; q++)
+			if (*q == '\\' || (unsigned char)*q < 0x20)
+				return 1;
+		if (q >= end)
+			return 1;
+		*v = p;
+		*vl = (size_t)(q - p);
+		return 0;
+	}
+	*v = p;
+	if (p < end && *p == '-')
+		p++;
+	while (p < end && *p >= '0' && *p <= '9')
+		p++;
+	*vl = (size_t)(p - *v);
+	return *vl && (p >= end || *p == ',' || *p == '}' || *p == ' ' || *p == '\n' ||
+		       *p == '\r' || *p == '\t') ? 0 : 1;
+}
+
+static int raw_take(struct fx *x, const char *file, const char *b, size_t n)
+{
+	static const char *const keys[] = { "\"snapshot-id\"", "\"metadata-file\"",
+					    "\"statistics-path\"", "\"location\"" };
+	const char *end = b + n;
+
+	if (n < 2 || (unsigned char)b[0] == 0x1f)
+		return 1;                 /* gzip: parse */
+	/* first pass: decide; second pass: take */
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t k = 0; k < 4; k++) {
+			size_t kl = strlen(keys[k]);
+			const char *p = b;
+
+			while ((p = memmem(p, (size_t)(end - p), keys[k], kl))) {
+				const char *v;
+				size_t vl;
+				int64_t id;
+
+				p += kl;
+				if (raw_value(p, end, k != 0, &v, &vl))
+					return 1;
+				if (k == 0) {
+					if (lm_parse_i64n(v, vl, &id) || snap_find(x, id) < 0)
+						return 1;
+					continue;
+				}
+				if (pass == 0)
+					continue;
+				{
+					char *sv = lm_strndup(v, vl);
+					int rc = !sv ? ENOMEM :
+						 k == 1 ? push_str(x, &x->logmeta, &x->nlogmeta, &x->caplogmeta, sv) :
+						 k == 2 ? push_str(x, &x->stats, &x->nstats, &x->capstats, sv) :
+						 ice_roots_add(&x->roots, sv);
+
+					free(sv);
+					if (rc)
+						return ENOMEM;
+				}
+			}
+		}
+	}
+	return push_str(x, &x->chosen, &x->nchosen, &x->capchosen, file) ? ENOMEM : 0;
+}
+
+/* Try the raw scan on metadata/<file>: 0 taken, 1 parse it, another code on failure. */
+static int try_raw(struct fx *x, const char *file)
+{
+	char *dir = lm_path_join(x->key, "metadata/");
+	char *key = dir ? lm_path_join(dir, file) : NULL;
+	struct lm_buf b;
+	struct lm_err e2;
+	int rc;
+
+	free(dir);
+	if (!key)
+		return ENOMEM;
+	lm_buf_init(&b, ICE_MAX_METADATA);
+	lm_err_init(&e2);
+	rc = lm_store_get_all(x->store, key, ICE_MAX_METADATA, &b, NULL, &e2);
+	free(key);
+	if (rc) {
+		lm_buf_free(&b);
+		return 1;                 /* the parse reports it properly */
+	}
+	rc = raw_take(x, file, b.data ? b.data : "", b.len);
+	lm_buf_free(&b);
+	return rc;
+}
+
+static int take_version(struct fx *x, const struct ice_version_desc *v, bool numbered)
+{
+	struct lm_err e2;
+	int rc;
+
+	lm_err_init(&e2);
+	if (numbered && !v->current) {
+		rc = try_raw(x, v->file);
+		if (rc != 1) {
+			if (rc)
+				lm_err_set(x->err, rc, "out of memory");
+			return rc;
+		}
+	}
+	rc = ice_table_with_meta(x->t, numbered, v->n, take_meta, x, &e2);
+	if (rc == ENOMEM || (rc && !e2.reason && (numbered || rc != ENOENT))) {
+		*x->err = e2;         /* storage trouble: cannot run */
+		return rc;
+	}
+	if (!rc || (!numbered && rc == ENOENT))
+		return 0;
+	/* the file is a version's even when it does not parse */
+	if ((numbered && push_str(x, &x->chosen, &x->nchosen, &x->capchosen, v->file)) ||
+	    issue(x, "refused", numbered ? v->n : -1, -1, e2.reason, NULL, e2.msg))
+		return lm_err_set(x->err, ENOMEM, "out of memory");
+	return 0;
+}
+
+/* Every metadata version: the current one first, then the others newest first (an older
+ * file recording only snapshots seen already takes the raw scan). */
 static int load_versions(struct fx *x)
 {
-	struct ice_version_desc *v = NULL;
-	size_t nv = 0;
-	bool cur_seen = false;
+	struct ice_version_desc *v = NULL, none;
+	size_t nv = 0, cur = SIZE_MAX;
 	int rc;
 
 	rc = ice_table_versions(x->t, &v, &nv, x->err);
 	if (rc)
 		goto out;
-	for (size_t i = 0; i < nv; i++) {
-		struct lm_err e2;
-
-		lm_err_init(&e2);
-		cur_seen = cur_seen || v[i].current;
-		rc = ice_table_with_meta(x->t, true, v[i].n, take_meta, x, &e2);
-		if (rc == ENOMEM) {
-			*x->err = e2;
-			goto out;
-		}
-		if (rc && !e2.reason) {          /* storage trouble: cannot run */
-			*x->err = e2;
-			goto out;
-		}
-		if (!rc)
-			continue;
-		/* the file is a version's even when it does not parse */
-		if (push_str(x, &x->chosen, &x->nchosen, &x->capchosen, v[i].file) ||
-		    issue(x, "refused", v[i].n, -1, e2.reason, NULL, e2.msg)) {
-			rc = lm_err_set(x->err, ENOMEM, "out of memory");
-			goto out;
-		}
-		rc = 0;
-	}
-	if (!cur_seen) {   /* a current file without a version number, or none */
-		struct lm_err e2;
-
-		lm_err_init(&e2);
-		rc = ice_table_with_meta(x->t, false, 0, take_meta, x, &e2);
-		if (rc == ENOMEM || (rc && rc != ENOENT && !e2.reason)) {
-			*x->err = e2;
-			goto out;
-		}
-		if (rc && rc != ENOENT && issue(x, "refused", -1, -1, e2.reason, NULL, e2.msg)) {
-			rc = ENOMEM;
-			goto out;
-		}
-		rc = 0;
-	}
+	for (size_t i = 0; i < nv; i++)
+		if (v[i].current)
+			cur = i;
+	memset(&none, 0, sizeof(none));
+	if (cur == SIZE_MAX)        /* a current file without a version number, or none */
+		rc = take_version(x, &none, false);
+	else
+		rc = take_version(x, &v[cur], true);
+	for (size_t i = nv; i > 0 && !rc; i--)
+		if (i - 1 != cur)
+			rc = take_version(x, &v[i - 1], true);
 out:
 	free(v);
 	return rc;
