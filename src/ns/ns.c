@@ -175,9 +175,16 @@ struct lm_ns {
 	size_t nnodes, cap;
 	uint64_t *idx;         /* open addressing over (parent, name): ino, 0 = empty */
 	size_t idx_cap;
+	/* Open handles, so that those the kernel never released (it does not wait for
+	 * RELEASE/RELEASEDIR before an unmount or a SIGTERM) are freed with the ns. */
+	pthread_mutex_t open_mu;
+	struct lm_ns_dir *open_dirs;
+	struct lm_ns_file *open_files;
 };
 
 struct lm_ns_dir {
+	struct lm_ns_dir *prev, *next;   /* in ns->open_dirs once handed out */
+	bool linked;
 	struct lm_ns *ns;
 	uint64_t ino, parent_ino;
 	/* owned names (folder / table) */
@@ -194,6 +201,8 @@ struct lm_ns_dir {
 };
 
 struct lm_ns_file {
+	struct lm_ns_file *prev, *next;  /* in ns->open_files once handed out */
+	bool linked;
 	struct lm_ns *ns;
 	char *key;
 	char *what;        /* "table T: version V: file P" for messages */
@@ -2090,6 +2099,13 @@ out:
 		lm_ns_releasedir(d);
 		return rc;
 	}
+	pthread_mutex_lock(&ns->open_mu);
+	d->next = ns->open_dirs;
+	if (d->next)
+		d->next->prev = d;
+	ns->open_dirs = d;
+	d->linked = true;
+	pthread_mutex_unlock(&ns->open_mu);
 	*out = d;
 	return 0;
 }
@@ -2127,6 +2143,16 @@ void lm_ns_releasedir(struct lm_ns_dir *d)
 {
 	if (!d)
 		return;
+	if (d->linked) {
+		pthread_mutex_lock(&d->ns->open_mu);
+		if (d->prev)
+			d->prev->next = d->next;
+		else
+			d->ns->open_dirs = d->next;
+		if (d->next)
+			d->next->prev = d->prev;
+		pthread_mutex_unlock(&d->ns->open_mu);
+	}
 	for (size_t i = 0; i < d->n; i++)
 		free(d->e[i].name);
 	free(d->e);
@@ -2261,6 +2287,13 @@ out:
 		lm_ns_release(f);
 		return rc;
 	}
+	pthread_mutex_lock(&ns->open_mu);
+	f->next = ns->open_files;
+	if (f->next)
+		f->next->prev = f;
+	ns->open_files = f;
+	f->linked = true;
+	pthread_mutex_unlock(&ns->open_mu);
 	*out = f;
 	return 0;
 }
@@ -2304,6 +2337,16 @@ void lm_ns_release(struct lm_ns_file *f)
 {
 	if (!f)
 		return;
+	if (f->linked) {
+		pthread_mutex_lock(&f->ns->open_mu);
+		if (f->prev)
+			f->prev->next = f->next;
+		else
+			f->ns->open_files = f->next;
+		if (f->next)
+			f->next->prev = f->prev;
+		pthread_mutex_unlock(&f->ns->open_mu);
+	}
 	lm_reader_close(f->rd);
 	free(f->mem);
 	free(f->key);
@@ -2531,6 +2574,7 @@ int lm_ns_new(struct lm_store *store, const struct lm_ns_opts *opts, struct lm_n
 		}
 	}
 	pthread_rwlock_init(&ns->reg_lock, NULL);
+	pthread_mutex_init(&ns->open_mu, NULL);
 	ns->cap = 1024;
 	ns->nodes = calloc(ns->cap, sizeof(*ns->nodes));
 	if (!ns->nodes) {
@@ -2584,6 +2628,11 @@ void lm_ns_free(struct lm_ns *ns)
 {
 	if (!ns)
 		return;
+	/* Handles the kernel never released (the session is over: no thread uses them). */
+	while (ns->open_dirs)
+		lm_ns_releasedir(ns->open_dirs);
+	while (ns->open_files)
+		lm_ns_release(ns->open_files);
 	for (size_t i = 1; i < ns->nnodes; i++) {
 		struct node *n = ns->nodes[i];
 
@@ -2607,5 +2656,6 @@ void lm_ns_free(struct lm_ns *ns)
 	free(ns->idx);
 	lm_reader_pool_free(ns->readers);
 	pthread_rwlock_destroy(&ns->reg_lock);
+	pthread_mutex_destroy(&ns->open_mu);
 	free(ns);
 }
