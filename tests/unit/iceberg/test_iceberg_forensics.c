@@ -125,6 +125,13 @@ static void mlist(const char *rel, const char *const *m, size_t n, int64_t seq, 
 	"\"current-snapshot-id\":" #cur ",\"last-updated-ms\":1700000000000," \
 	"\"snapshots\":[" snaps "],\"metadata-log\":[" log "]}"
 #define LOGE(f) "{\"timestamp-ms\":1700000000000,\"metadata-file\":\"" LOC "/metadata/" f "\"}"
+/* A metadata file with a statistics file (recorded by an older metadata file only: it
+ * is taken by the raw scan, and the statistics file must still count as referenced). */
+#define META_STATS(cur, snaps, log, stats) "{\"format-version\":2,\"location\":\"" LOC "\"," \
+	"\"current-snapshot-id\":" #cur ",\"last-updated-ms\":1700000000000," \
+	"\"snapshots\":[" snaps "],\"metadata-log\":[" log "]," \
+	"\"statistics\":[{\"snapshot-id\":" #cur ",\"statistics-path\":\"" LOC "/metadata/" stats "\"," \
+	"\"file-size-in-bytes\":4,\"file-footer-size-in-bytes\":4,\"blob-metadata\":[]}]}"
 
 /* Three commits: snapshot 1 adds a, b; 2 keeps a, deletes b, adds c; 3 adds d. */
 static void base_table(void)
@@ -147,8 +154,9 @@ static void base_table(void)
 	mlist("t/metadata/snap-3.avro", l3, 2, 3, 3);
 	wtext("t/metadata/00001-aaaa.metadata.json", META(1, SNAP(1, 1, "snap-1.avro"), ""));
 	wtext("t/metadata/00002-bbbb.metadata.json",
-	      META(2, SNAP(1, 1, "snap-1.avro") "," SNAP(2, 2, "snap-2.avro"),
-		   LOGE("00001-aaaa.metadata.json")));
+	      META_STATS(2, SNAP(1, 1, "snap-1.avro") "," SNAP(2, 2, "snap-2.avro"),
+			 LOGE("00001-aaaa.metadata.json"), "stats-2.puffin"));
+	wtext("t/metadata/stats-2.puffin", "PFA1");
 	wtext("t/metadata/00003-dddd.metadata.json",
 	      META(3, SNAP(1, 1, "snap-1.avro") "," SNAP(2, 2, "snap-2.avro") "," SNAP(3, 3, "snap-3.avro"),
 		   LOGE("00001-aaaa.metadata.json") "," LOGE("00002-bbbb.metadata.json")));
