@@ -245,7 +245,13 @@ static void ck_recipe(const struct lm_table *t, const struct lm_forensics *fx, b
 	const char *name = base_name(lm_table_name(t));
 	int nl = (int)strcspn(name, "/");
 
-	if (ice && fx->restore_snapshot >= 0) {
+	if (ice && fx->latest_snapshot < 0 && fx->restore_metadata_version >= 0) {
+		/* the current metadata cannot be read: no @snap- views, but @v<N> */
+		printf("restore\t@v%" PRId64 " is the newest metadata version whose current snapshot "
+		       "has all its files (the current metadata cannot be read):\n"
+		       "\tcp -r MOUNT/%.*s/@v%" PRId64 " DESTINATION\n", fx->restore_metadata_version,
+		       nl, name, fx->restore_metadata_version);
+	} else if (ice && fx->restore_snapshot >= 0) {
 		printf("restore\t@snap-%" PRId64 " is the newest snapshot whose files are all present%s:\n"
 		       "\tcp -r MOUNT/%.*s/@snap-%" PRId64 " DESTINATION\n"
 		       "\t(or roll the table back with an Iceberg writer: "
@@ -397,6 +403,7 @@ static int cmd_check(struct lm_table *t, bool json, int64_t min_age_ms, struct p
 		if (ice) {
 			add_opt(root, "latest_snapshot", fx->latest_snapshot);
 			add_opt(root, "restore_snapshot", fx->restore_snapshot);
+			add_opt(root, "restore_metadata_version", fx->restore_metadata_version);
 		}
 		add_i64(root, "problems", (int64_t)(ngaps + nref + ndup + missing_latest + fx->n_orphan));
 		text = cJSON_Print(root);
@@ -406,9 +413,13 @@ static int cmd_check(struct lm_table *t, bool json, int64_t min_age_ms, struct p
 		cJSON_Delete(root);
 	} else {
 		if (ice)
-			printf("table %s (iceberg): %zu snapshots, current %s%" PRId64 "\n",
-			       lm_table_name(t), fx->nversions, fx->latest_snapshot >= 0 ? "@snap-" : "",
-			       fx->latest_snapshot);
+			if (fx->latest_snapshot >= 0)
+				printf("table %s (iceberg): %zu snapshots, current @snap-%" PRId64 "\n",
+				       lm_table_name(t), fx->nversions, fx->latest_snapshot);
+			else
+				printf("table %s (iceberg): %zu snapshots, no current snapshot (none, or "
+				       "the current metadata cannot be read)\n", lm_table_name(t),
+				       fx->nversions);
 		else
 			printf("table %s (delta): %zu versions, newest rebuilt %" PRId64 "\n",
 			       lm_table_name(t), n, fx->latest);

@@ -202,6 +202,9 @@ struct lm_forensics {
 	struct lm_forensic_issue *issues;   /* malloc'd (freed by lm_forensics_free) */
 	size_t nissues;
 	size_t nversions;             /* versions (Delta) / snapshots (Iceberg) examined */
+	int64_t restore_metadata_version;  /* Iceberg: the newest metadata version (@v<N>)
+				       * whose current snapshot has all its files, -1 none
+				       * (Delta: -1) */
 };
 
 int lm_delta_forensics_run(struct lm_table *t, int64_t now_ms, int64_t min_age_ms,

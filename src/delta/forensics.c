@@ -616,7 +616,7 @@ int lm_delta_forensics_run(struct lm_table *t, int64_t now_ms, int64_t min_age_m
 	lm_arena_init(&fx->arena);
 	fx->latest = fx->restore = -1;
 	fx->format = "delta";
-	fx->latest_snapshot = fx->restore_snapshot = -1;
+	fx->latest_snapshot = fx->restore_snapshot = fx->restore_metadata_version = -1;
 	s.arena = &fx->arena;
 	s.t = t;
 	rc = lm_delta_table_versions(t, &v, &nv, err);

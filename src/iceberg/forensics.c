@@ -44,6 +44,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../format/json_scan.h"
 #include "iceberg_int.h"
 #include "lm/util.h"
 
@@ -100,10 +101,17 @@ struct snap {
 	size_t nmans;
 	int32_t list_rec;          /* rec of the manifest list, -1 none */
 	bool ok, complete, head;
+	uint32_t raw_mark;         /* raw scan: last metadata file that listed it */
 	bool cur;                  /* recorded by the current metadata (a @snap- view);
 				    * else expired: only older metadata files record it */
 	int code;
 	const char *word, *msg;
+};
+
+struct vcur {
+	int64_t n;                 /* metadata version */
+	bool has;
+	int64_t id;                /* its current-snapshot-id */
 };
 
 struct fx {
@@ -128,6 +136,8 @@ struct fx {
 	const char **logmeta, **stats, **cstats;   /* cstats: the current metadata's */
 	size_t nlogmeta, nstats, caplogmeta, capstats, ncstats, capcstats;
 	bool have_current;         /* the current metadata parsed */
+	struct vcur *vc;           /* each metadata version's current snapshot */
+	size_t nvc, capvc;
 	const char **chosen;       /* base names of the metadata versions' files */
 	size_t nchosen, capchosen;
 	int64_t *heads;            /* current snapshot and refs' heads */
@@ -141,6 +151,7 @@ struct fx {
 	struct lm_err *err;
 	const char *unread_note;   /* some snapshot could not be read whole: orphans may be
 				    * referenced by what could not be read */
+	const char *unread_meta_note;   /* the same for a metadata version */
 };
 
 static int grow(void **p, size_t *cap, size_t need, size_t sz)
@@ -158,6 +169,18 @@ static int grow(void **p, size_t *cap, size_t need, size_t sz)
 		return ENOMEM;
 	*p = np;
 	*cap = nc;
+	return 0;
+}
+
+static int vcur_push(struct fx *x, int64_t n, bool has, int64_t id)
+{
+	if (n < 0)
+		return 0;
+	if (grow((void **)&x->vc, &x->capvc, x->nvc + 1, sizeof(*x->vc)))
+		return ENOMEM;
+	x->vc[x->nvc].n = n;
+	x->vc[x->nvc].has = has;
+	x->vc[x->nvc++].id = id;
 	return 0;
 }
 
@@ -400,7 +423,8 @@ static int take_meta(void *ud, const struct lm_iceberg_meta *m, const struct ice
 
 	(void)err;
 	if (push_str(x, &x->chosen, &x->nchosen, &x->capchosen, d->file) ||
-	    ice_roots_add(&x->roots, m->location))
+	    ice_roots_add(&x->roots, m->location) ||
+	    vcur_push(x, d->n, m->has_current, m->current_snapshot_id))
 		return ENOMEM;
 	for (size_t i = 0; i < m->nmetadata_log && !rc; i++)
 		rc = push_str(x, &x->logmeta, &x->nlogmeta, &x->caplogmeta, m->metadata_log[i].file);
@@ -463,93 +487,208 @@ static int take_meta(void *ud, const struct lm_iceberg_meta *m, const struct ice
 }
 
 /* What an older metadata file adds when every snapshot it records is known already: its
- * metadata-log names, statistics paths and location. Found by a raw scan of the bytes
- * (much cheaper than the exact parse: with every metadata file kept, the total grows as
- * commits²). Returns 1 when the scan cannot decide — a snapshot id not seen yet, an
- * escaped string, a key not followed by a value of the expected type, gzip — and the
- * file must be parsed; 0 when taken; ENOMEM. */
-static int raw_value(const char *p, const char *end, bool string, const char **v, size_t *vl)
-{
-	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
-		p++;
-	if (p >= end || *p++ != ':')
-		return 1;
-	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
-		p++;
-	if (string) {
-		const char *q;
+ * metadata-log names, statistics paths and location. Read by a strict scan that builds
+ * no tree (much cheaper than the exact parse: with every metadata file kept, their total
+ * grows as commits²): the whole document must be valid JSON, a top-level object with a
+ * format-version of 1 to 3, and every key the scan reads must appear once, of the
+ * expected type, without escapes. Anything else — a snapshot id not seen yet or seen
+ * twice in the file, gzip — and the file takes the exact parse (which reports it).
+ * Returns 0 when taken, 1 to parse, ENOMEM. */
+struct raw_str {
+	const char *p;
+	size_t n;
+};
 
-		if (p >= end || *p != '"')
-			return 1;
-		p++;
-		for (q = p; q < end && *q != '"'; q++)
-			if (*q == '\\' || (unsigned char)*q < 0x20)
-				return 1;
-		if (q >= end)
-			return 1;
-		*v = p;
-		*vl = (size_t)(q - p);
-		return 0;
-	}
-	*v = p;
-	if (p < end && *p == '-')
-		p++;
-	while (p < end && *p >= '0' && *p <= '9')
-		p++;
-	*vl = (size_t)(p - *v);
-	return *vl && (p >= end || *p == ',' || *p == '}' || *p == ' ' || *p == '\n' ||
-		       *p == '\r' || *p == '\t') ? 0 : 1;
+struct raw_list {
+	struct raw_str *v;
+	size_t n, cap;
+};
+
+struct raw_doc {
+	struct raw_str loc;
+	struct raw_list log, stats;   /* metadata-log names, statistics paths */
+	bool has_cur;
+	int64_t cur;
+};
+
+static bool raw_key_is(const char *raw, size_t len, const char *k)
+{
+	return strlen(k) == len && !memcmp(raw, k, len);
 }
 
-static int raw_take(struct fx *x, const char *file, const char *b, size_t n)
+static int raw_push(struct raw_list *l, const char *p, size_t n)
 {
-	static const char *const keys[] = { "\"snapshot-id\"", "\"metadata-file\"",
-					    "\"statistics-path\"", "\"location\"" };
-	const char *end = b + n;
+	if (l->n == l->cap) {
+		size_t nc = l->cap ? l->cap * 2 : 16;
+		struct raw_str *nv = realloc(l->v, nc * sizeof(*nv));
 
-	if (n < 2 || (unsigned char)b[0] == 0x1f)
-		return 1;                 /* gzip: parse */
-	/* first pass: decide; second pass: take */
-	for (int pass = 0; pass < 2; pass++) {
-		for (size_t k = 0; k < 4; k++) {
-			size_t kl = strlen(keys[k]);
-			const char *p = b;
-
-			while ((p = memmem(p, (size_t)(end - p), keys[k], kl))) {
-				const char *v;
-				size_t vl;
-				int64_t id;
-
-				p += kl;
-				if (raw_value(p, end, k != 0, &v, &vl))
-					return 1;
-				if (k == 0) {
-					if (lm_parse_i64n(v, vl, &id) || snap_find(x, id) < 0)
-						return 1;
-					continue;
-				}
-				if (pass == 0)
-					continue;
-				{
-					char *sv = lm_strndup(v, vl);
-					int rc = !sv ? ENOMEM :
-						 k == 1 ? push_str(x, &x->logmeta, &x->nlogmeta, &x->caplogmeta, sv) :
-						 k == 2 ? push_str(x, &x->stats, &x->nstats, &x->capstats, sv) :
-						 ice_roots_add(&x->roots, sv);
-
-					free(sv);
-					if (rc)
-						return ENOMEM;
-				}
-			}
-		}
+		if (!nv)
+			return ENOMEM;
+		l->v = nv;
+		l->cap = nc;
 	}
-	return push_str(x, &x->chosen, &x->nchosen, &x->capchosen, file) ? ENOMEM : 0;
+	l->v[l->n].p = p;
+	l->v[l->n++].n = n;
+	return 0;
+}
+
+/* An array of objects; from each, the string member `member` (pushed) or, with ids, the
+ * integer member "snapshot-id" (known, once per file). 0 ok, 1 undecided, ENOMEM. */
+static int raw_array(struct fx *x, struct lm_jscan *s, const char *member, bool ids,
+		     struct raw_list *out, uint32_t mark)
+{
+	if (!lm_jscan_eat(s, '['))
+		return 1;
+	if (lm_jscan_eat(s, ']'))
+		return 0;
+	do {
+		bool seen = false;
+
+		if (!lm_jscan_eat(s, '{'))
+			return 1;
+		if (lm_jscan_eat(s, '}'))
+			continue;
+		do {
+			const char *k, *v;
+			size_t kl, vl;
+			bool esc;
+
+			if (!lm_jscan_string(s, &k, &kl, &esc) || esc || !lm_jscan_eat(s, ':'))
+				return 1;
+			if (!raw_key_is(k, kl, ids ? "snapshot-id" : member)) {
+				if (!lm_jscan_skip(s))
+					return 1;
+				continue;
+			}
+			if (seen)
+				return 1;
+			seen = true;
+			if (ids) {
+				int64_t id;
+				int i;
+
+				if (!lm_jscan_int(s, &id) || (i = snap_find(x, id)) < 0 ||
+				    x->s[i].raw_mark == mark)
+					return 1;
+				x->s[i].raw_mark = mark;
+			} else {
+				if (!lm_jscan_string(s, &v, &vl, &esc) || esc)
+					return 1;
+				if (raw_push(out, v, vl))
+					return ENOMEM;
+			}
+		} while (lm_jscan_eat(s, ','));
+		if (!lm_jscan_eat(s, '}'))
+			return 1;
+	} while (lm_jscan_eat(s, ','));
+	return lm_jscan_eat(s, ']') ? 0 : 1;
+}
+
+static int raw_scan(struct fx *x, const char *b, size_t n, struct raw_doc *d, uint32_t mark)
+{
+	static const char *const once[] = { "format-version", "location", "current-snapshot-id",
+					    "snapshots", "metadata-log", "statistics",
+					    "partition-statistics" };
+	struct lm_jscan s = { .p = b, .end = b + n, .depth = 0 };
+	bool seen[7] = { false };
+	bool fv = false;
+	int rc;
+
+	if (n && (unsigned char)b[0] == 0x1f)
+		return 1;                 /* gzip */
+	if (!lm_jscan_eat(&s, '{') || lm_jscan_eat(&s, '}'))
+		return 1;
+	do {
+		const char *k, *v;
+		size_t kl, vl, w;
+		bool esc;
+		int64_t i64;
+
+		if (!lm_jscan_string(&s, &k, &kl, &esc) || esc || !lm_jscan_eat(&s, ':'))
+			return 1;
+		for (w = 0; w < 7 && !raw_key_is(k, kl, once[w]); w++)
+			;
+		if (w == 7) {
+			if (!lm_jscan_skip(&s))
+				return 1;
+			continue;
+		}
+		if (seen[w])
+			return 1;
+		seen[w] = true;
+		switch (w) {
+		case 0:
+			if (!lm_jscan_int(&s, &i64) || i64 < 1 || i64 > 3)
+				return 1;
+			fv = true;
+			break;
+		case 1:
+			if (!lm_jscan_string(&s, &v, &vl, &esc) || esc)
+				return 1;
+			d->loc.p = v;
+			d->loc.n = vl;
+			break;
+		case 2:
+			if (lm_jscan_null(&s))
+				break;
+			if (!lm_jscan_int(&s, &i64))
+				return 1;
+			d->has_cur = i64 >= 0;
+			d->cur = i64;
+			break;
+		case 3:
+			if ((rc = raw_array(x, &s, NULL, true, NULL, mark)))
+				return rc;
+			break;
+		case 4:
+			if ((rc = raw_array(x, &s, "metadata-file", false, &d->log, mark)))
+				return rc;
+			break;
+		default:
+			if ((rc = raw_array(x, &s, "statistics-path", false, &d->stats, mark)))
+				return rc;
+		}
+	} while (lm_jscan_eat(&s, ','));
+	if (!lm_jscan_eat(&s, '}') || lm_jscan_peek(&s) || !fv)
+		return 1;
+	return 0;
+}
+
+static int raw_take(struct fx *x, const struct ice_version_desc *v, const char *b, size_t n)
+{
+	static uint32_t marks;
+	struct raw_doc d;
+	int rc;
+
+	memset(&d, 0, sizeof(d));
+	rc = raw_scan(x, b, n, &d, ++marks);
+	for (size_t i = 0; !rc && i < d.log.n + d.stats.n; i++) {
+		const struct raw_str *r = i < d.log.n ? &d.log.v[i] : &d.stats.v[i - d.log.n];
+		char *sv = lm_strndup(r->p, r->n);
+
+		rc = !sv ? ENOMEM :
+		     i < d.log.n ? push_str(x, &x->logmeta, &x->nlogmeta, &x->caplogmeta, sv) :
+		     push_str(x, &x->stats, &x->nstats, &x->capstats, sv);
+		free(sv);
+	}
+	if (!rc && d.loc.p) {
+		char *sv = lm_strndup(d.loc.p, d.loc.n);
+
+		rc = !sv ? ENOMEM : ice_roots_add(&x->roots, sv);
+		free(sv);
+	}
+	if (!rc)
+		rc = push_str(x, &x->chosen, &x->nchosen, &x->capchosen, v->file) ? ENOMEM :
+		     vcur_push(x, v->n, d.has_cur, d.cur);
+	free(d.log.v);
+	free(d.stats.v);
+	return rc;
 }
 
 /* Try the raw scan on metadata/<file>: 0 taken, 1 parse it, another code on failure. */
-static int try_raw(struct fx *x, const char *file)
+static int try_raw(struct fx *x, const struct ice_version_desc *v)
 {
+	const char *file = v->file;
 	char *dir = lm_path_join(x->key, "metadata/");
 	char *key = dir ? lm_path_join(dir, file) : NULL;
 	struct lm_buf b;
@@ -567,7 +706,7 @@ static int try_raw(struct fx *x, const char *file)
 		lm_buf_free(&b);
 		return 1;                 /* the parse reports it properly */
 	}
-	rc = raw_take(x, file, b.data ? b.data : "", b.len);
+	rc = raw_take(x, v, b.data ? b.data : "", b.len);
 	lm_buf_free(&b);
 	return rc;
 }
@@ -579,7 +718,7 @@ static int take_version(struct fx *x, const struct ice_version_desc *v, bool num
 
 	lm_err_init(&e2);
 	if (numbered && !v->current) {
-		rc = try_raw(x, v->file);
+		rc = try_raw(x, v);
 		if (rc != 1) {
 			if (rc)
 				lm_err_set(x->err, rc, "out of memory");
@@ -597,6 +736,14 @@ static int take_version(struct fx *x, const struct ice_version_desc *v, bool num
 	if ((numbered && push_str(x, &x->chosen, &x->nchosen, &x->capchosen, v->file)) ||
 	    issue(x, "refused", numbered ? v->n : -1, -1, e2.reason, NULL, e2.msg))
 		return lm_err_set(x->err, ENOMEM, "out of memory");
+	if (!x->unread_meta_note) {
+		char msg[LM_ERR_MSG];
+
+		snprintf(msg, sizeof(msg), "never referenced by what could be read (metadata "
+			 "version %" PRId64 " cannot be read and may reference it)", v->n);
+		if (!(x->unread_meta_note = keep(x, msg)))
+			return lm_err_set(x->err, ENOMEM, "out of memory");
+	}
 	return 0;
 }
 
@@ -1094,6 +1241,15 @@ static int duplicates(struct fx *x)
 	return rc;
 }
 
+static const char NOTE_META[] = "metadata file no version uses (a failed commit's leftover?)";
+static const char NOTE_LIST[] = "manifest list no snapshot references (a failed commit's leftover?)";
+
+/* Why an unreferenced file is there, as far as can be told. A snapshot that could not be
+ * read whole may reference manifests and data files (not manifest lists or metadata
+ * files: only metadata names those, and it was read); a metadata version that could not
+ * be read may reference anything. */
+static const char *orphan_why(const struct fx *x, const struct rec *r);
+
 static const char *orphan_note(const struct rec *r)
 {
 	struct lm_iceberg_meta_name nm;
@@ -1107,11 +1263,22 @@ static const char *orphan_note(const struct rec *r)
 	base = base ? base + 1 : r->path;
 	bl = strlen(base);
 	if (!lm_iceberg_meta_name_parse(base, &nm))
-		return "metadata file no version uses (a failed commit's leftover?)";
+		return NOTE_META;
 	if (bl > 5 && !strcmp(base + bl - 5, ".avro"))
-		return !strncmp(base, "snap-", 5) ? "manifest list no snapshot references (a failed commit's leftover?)"
+		return !strncmp(base, "snap-", 5) ? NOTE_LIST
 						  : "manifest no snapshot references (a failed commit's leftover?)";
 	return "metadata/ object nothing references";
+}
+
+static const char *orphan_why(const struct fx *x, const struct rec *r)
+{
+	const char *n = orphan_note(r);
+
+	if (x->unread_meta_note)
+		return x->unread_meta_note;
+	if (x->unread_note && n != NOTE_META && n != NOTE_LIST)
+		return x->unread_note;
+	return n;
 }
 
 static int build_result(struct fx *x, struct lm_forensics *fx, int64_t now_ms,
@@ -1169,9 +1336,7 @@ static int build_result(struct fx *x, struct lm_forensics *fx, int64_t now_ms,
 			continue;      /* named by a DELETED entry only, or hidden */
 		} else {
 			f->kind = now_ms - r->mtime_ms < min_age_ms ? LM_FX_RECENT : LM_FX_ORPHAN;
-			f->note = orphan_note(r);
-			if (!f->note)
-				f->note = x->unread_note;
+			f->note = orphan_why(x, r);
 			if (f->kind == LM_FX_RECENT)
 				fx->n_recent++;
 			else
@@ -1206,6 +1371,7 @@ static void fx_state_free(struct fx *x)
 	free(x->logmeta);
 	free(x->stats);
 	free(x->cstats);
+	free(x->vc);
 	free(x->chosen);
 	free(x->heads);
 	free(x->iss);
@@ -1241,11 +1407,23 @@ int lm_iceberg_forensics_run(struct lm_table *t, int64_t now_ms, int64_t min_age
 	lm_arena_init(&fx->arena);
 	fx->format = "iceberg";
 	fx->latest = fx->restore = fx->latest_snapshot = fx->restore_snapshot = -1;
+	fx->restore_metadata_version = -1;
 	x.arena = &fx->arena;
 	if ((rc = load_versions(&x)))
 		goto out;
 	for (size_t i = 0; !x.have_current && i < x.ns; i++)
 		x.s[i].cur = true;   /* no readable current metadata: every snapshot counts */
+	if (!x.have_current) {   /* and the newest readable version's snapshot is the head */
+		const struct vcur *best = NULL;
+
+		for (size_t i = 0; i < x.nvc; i++)
+			if (x.vc[i].has && (!best || x.vc[i].n > best->n))
+				best = &x.vc[i];
+		if (best && !grow((void **)&x.heads, &x.capheads, 1, sizeof(*x.heads))) {
+			x.heads[0] = best->id;
+			x.nheads = 1;
+		}
+	}
 	if ((rc = list_storage(&x)) || (rc = learn(&x)) || (rc = mark_metadata(&x)))
 		goto out;
 	if (x.ns)
@@ -1333,6 +1511,15 @@ int lm_iceberg_forensics_run(struct lm_table *t, int64_t now_ms, int64_t min_age
 			span(r, m->first_o, m->last_o);
 			r->head = r->head || m->head;
 		}
+	}
+	/* The newest metadata version (@v<N>) whose current snapshot is readable with every
+	 * file present: the restore target the mount shows when the current metadata
+	 * cannot be read (no @snap- views then). */
+	for (size_t i = 0; i < x.nvc; i++) {
+		int k = x.vc[i].has ? snap_find(&x, x.vc[i].id) : -1;
+
+		if (k >= 0 && x.s[k].ok && x.s[k].complete && x.vc[i].n > fx->restore_metadata_version)
+			fx->restore_metadata_version = x.vc[i].n;
 	}
 	if (x.has_current) {
 		int k = snap_find(&x, x.current_id);

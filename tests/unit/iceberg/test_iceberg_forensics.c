@@ -351,6 +351,40 @@ Test(iceberg_forensics, expired_snapshot_is_not_damage)
 	lm_forensics_free(fx);
 }
 
+/* Metadata files that do not parse: an older one is a refused version (the raw scan of
+ * older files must not take it); an unreadable current one leaves no @snap- view, so the
+ * restore target is the newest @v<N> whose current snapshot is whole, and orphans say
+ * the unreadable version may reference them. */
+Test(iceberg_forensics, unreadable_metadata_versions)
+{
+	struct lm_forensics *fx;
+
+	wtext("t/metadata/00002-bbbb.metadata.json", "{\"format-version\":2,\"snapshots\":[");
+	fx = run();
+	cr_assert_eq(fx->nissues, 1);
+	cr_assert_str_eq(fx->issues[0].kind, "refused");
+	cr_assert_eq(fx->issues[0].version, 2);
+	cr_assert_str_eq(fx->issues[0].reason, "invalid-json");
+	cr_assert_eq(fx->latest_snapshot, 3);
+	cr_assert_eq(fx->restore_snapshot, 3);
+	/* only version 2 recorded the statistics file: unknown now */
+	cr_assert_eq(fx->n, 2, "first: %s", fx->n ? fx->f[0].path : "");
+	cr_assert_eq(find(fx, "metadata/stats-2.puffin")->kind, LM_FX_ORPHAN);
+	cr_assert(strstr(find(fx, "metadata/stats-2.puffin")->note, "metadata version 2 cannot be read"));
+	lm_forensics_free(fx);
+	wtext("t/metadata/00004-zzzz.metadata.json", "{\"format-version\":2,");
+	wtext("t/data/z.parquet", "PAR1");
+	fx = run();
+	cr_assert_eq(fx->nissues, 2);
+	cr_assert_eq(fx->latest_snapshot, -1);
+	cr_assert_eq(fx->restore_metadata_version, 3);
+	cr_assert_eq(find(fx, "data/b.parquet")->kind, LM_FX_REMOVED);   /* against v3 */
+	cr_assert_eq(find(fx, "data/z.parquet")->kind, LM_FX_ORPHAN);
+	cr_assert(strstr(find(fx, "data/z.parquet")->note, "cannot be read"));
+	cr_assert_eq(fx->n, 3, "first: %s", fx->n ? fx->f[0].path : "");
+	lm_forensics_free(fx);
+}
+
 /* Corpus tables whose files are all referenced: nothing unreferenced, nothing missing. */
 Test(iceberg_forensics_corpus, fully_referenced_tables_have_no_findings)
 {
