@@ -12,6 +12,7 @@
  * Owns: struct lm_forensics. May call: store, table, arena, cJSON, the Delta
  * table internals (delta_int.h: log listing, replay, checkpoint loading). */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -387,15 +388,179 @@ static int fx_shown_push(struct fx_state *s, int64_t v)
 	return 0;
 }
 
+/* ---------- commit prefetch ----------
+ * The walk reads every commit once, in order. On S3 each GET is a round trip, so a few
+ * threads fetch the commits ahead of the walk into a window of slots (at most
+ * PF_WINDOW commits and PF_BYTES bytes in flight, but always the next one); the walk
+ * takes them in order. Commits the walk skips are released unread. */
+#define PF_THREADS 6
+#define PF_WINDOW 64
+#define PF_BYTES ((uint64_t)256 << 20)
+
+struct pf_slot {
+	struct lm_buf buf;
+	size_t idx;
+	bool ready;
+	int rc;
+	struct lm_err err;
+};
+
+struct pf {
+	struct lm_table *t;
+	const struct lm_delta_log *l;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	size_t next;               /* next index a worker fetches */
+	size_t base;               /* lowest index the walk has not released */
+	uint64_t inflight;         /* bytes of fetched or fetching, unreleased commits */
+	bool stop;
+	struct pf_slot slot[PF_WINDOW];
+	pthread_t th[PF_THREADS];
+	int nth;
+};
+
+static uint64_t pf_size(const struct pf *p, size_t i)
+{
+	return p->l->v[i].has_commit ? p->l->x[i].commit_size : 0;
+}
+
+static void *pf_worker(void *ud)
+{
+	struct pf *p = ud;
+
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		size_t i;
+		struct pf_slot *sl;
+		char name[48], *key;
+		struct lm_err e2;
+		int rc;
+
+		while (!p->stop && p->next < p->l->n &&
+		       (p->next >= p->base + PF_WINDOW ||
+			(p->next > p->base && p->inflight + pf_size(p, p->next) > PF_BYTES)))
+			pthread_cond_wait(&p->cv, &p->mu);
+		if (p->stop || p->next >= p->l->n)
+			break;
+		i = p->next++;
+		p->inflight += pf_size(p, i);
+		sl = &p->slot[i % PF_WINDOW];
+		pthread_mutex_unlock(&p->mu);
+		lm_err_init(&e2);
+		lm_buf_reset(&sl->buf);
+		rc = 0;
+		if (p->l->v[i].has_commit) {
+			snprintf(name, sizeof(name), "%020lld.json", (long long)p->l->v[i].version);
+			key = lm_delta_log_key((struct lm_delta_table *)p->t, name);
+			rc = key ? lm_store_get_all(p->t->store, key, (size_t)1 << 30, &sl->buf, NULL, &e2)
+				 : lm_err_set(&e2, ENOMEM, "out of memory");
+			free(key);
+		}
+		pthread_mutex_lock(&p->mu);
+		sl->idx = i;
+		sl->rc = rc;
+		sl->err = e2;
+		sl->ready = true;
+		pthread_cond_broadcast(&p->cv);
+	}
+	pthread_mutex_unlock(&p->mu);
+	return NULL;
+}
+
+static int pf_start(struct pf *p, struct lm_table *t, const struct lm_delta_log *l, int threads)
+{
+	memset(p, 0, sizeof(*p));
+	p->t = t;
+	p->l = l;
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->cv, NULL);
+	for (size_t i = 0; i < PF_WINDOW; i++)
+		lm_buf_init(&p->slot[i].buf, (size_t)1 << 30);
+	for (int k = 0; k < threads && k < PF_THREADS; k++) {
+		if (pthread_create(&p->th[k], NULL, pf_worker, p))
+			break;
+		p->nth++;
+	}
+	return 0;   /* without threads pf_take reads in place */
+}
+
+static void pf_stop(struct pf *p)
+{
+	pthread_mutex_lock(&p->mu);
+	p->stop = true;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+	for (int k = 0; k < p->nth; k++)
+		pthread_join(p->th[k], NULL);
+	for (size_t i = 0; i < PF_WINDOW; i++)
+		lm_buf_free(&p->slot[i].buf);
+	pthread_cond_destroy(&p->cv);
+	pthread_mutex_destroy(&p->mu);
+}
+
+/* Release every index below i (waiting for fetches still writing into their slots). */
+static void pf_release(struct pf *p, size_t i)
+{
+	pthread_mutex_lock(&p->mu);
+	while (p->base < i) {
+		struct pf_slot *sl = &p->slot[p->base % PF_WINDOW];
+
+		while (!(sl->ready && sl->idx == p->base) && p->base < p->next)
+			pthread_cond_wait(&p->cv, &p->mu);
+		if (sl->ready && sl->idx == p->base) {
+			sl->ready = false;
+			p->inflight -= pf_size(p, p->base);
+		}
+		p->base++;
+		pthread_cond_broadcast(&p->cv);
+	}
+	if (p->next < p->base)
+		p->next = p->base;    /* never fetch what was released unread */
+	pthread_mutex_unlock(&p->mu);
+}
+
+/* The bytes of commit l->v[i] (valid until pf_release passes i): 0, or the store's
+ * code with *err. */
+static int pf_take(struct pf *p, size_t i, struct lm_buf **buf, struct lm_err *err)
+{
+	struct pf_slot *sl = &p->slot[i % PF_WINDOW];
+	int rc;
+
+	pf_release(p, i);
+	if (!p->nth) {             /* local storage: a read is a copy, threads only cost */
+		char name[48], *key;
+
+		snprintf(name, sizeof(name), "%020lld.json", (long long)p->l->v[i].version);
+		key = lm_delta_log_key((struct lm_delta_table *)p->t, name);
+		if (!key)
+			return lm_err_set(err, ENOMEM, "out of memory");
+		lm_buf_reset(&sl->buf);
+		rc = lm_store_get_all(p->t->store, key, (size_t)1 << 30, &sl->buf, NULL, err);
+		free(key);
+		*buf = &sl->buf;
+		return rc;
+	}
+	pthread_mutex_lock(&p->mu);
+	while (!(sl->ready && sl->idx == i))
+		pthread_cond_wait(&p->cv, &p->mu);
+	rc = sl->rc;
+	if (rc)
+		*err = sl->err;
+	*buf = &sl->buf;
+	pthread_mutex_unlock(&p->mu);
+	return rc;
+}
+
 /* Apply commit v of l to r (a refusal breaks the replay, as the driver does). */
 static int fx_apply(struct lm_table *t, const struct lm_delta_io *io, const struct lm_delta_log *l,
-		    size_t i, struct lm_delta_replay *r, struct fx_state *s, struct lm_buf *buf,
+		    size_t i, struct lm_delta_replay *r, struct fx_state *s, struct pf *pf,
 		    struct lm_err *err)
 {
 	int64_t v = l->v[i].version;
 	struct lm_delta_commit c;
 	struct lm_err e2, b;
-	char name[48], *key = NULL;
+	struct lm_buf *buf = NULL;
+	char name[48];
 	int rc;
 
 	lm_delta_commit_init(&c);
@@ -412,13 +577,7 @@ static int fx_apply(struct lm_table *t, const struct lm_delta_io *io, const stru
 		rc = 0;
 		goto out;
 	}
-	key = lm_delta_log_key((struct lm_delta_table *)t, name);
-	if (!key) {
-		rc = lm_err_set(err, ENOMEM, "out of memory");
-		goto out;
-	}
-	lm_buf_reset(buf);
-	rc = lm_store_get_all(t->store, key, (size_t)1 << 30, buf, NULL, &e2);
+	rc = pf_take(pf, i, &buf, &e2);
 	if (rc) {
 		*err = e2;
 		lm_err_prefix(err, "table %s: commit %s: ", lm_table_name(t), name);
@@ -443,7 +602,6 @@ static int fx_apply(struct lm_table *t, const struct lm_delta_io *io, const stru
 		rc = 0;
 	}
 out:
-	free(key);
 	lm_delta_commit_free(&c);
 	return rc;
 }
@@ -495,17 +653,22 @@ static int fx_walk(struct lm_table *t, struct fx_state *s, struct lm_forensics *
 	struct lm_delta_log l;
 	struct lm_delta_replay r;
 	struct lm_delta_io io;
-	struct lm_buf buf;
-	bool need_base = true;
+	struct pf pf;
+	bool need_base = true, pf_on = false;
 	int rc;
 
 	memset(&l, 0, sizeof(l));
 	lm_delta_replay_init(&r);
-	lm_buf_init(&buf, (size_t)1 << 30);
 	lm_delta_io_init(dt, &io);
 	rc = lm_delta_log_list(t->store, t->key, t->name, &l, err);
 	if (rc)
 		goto out;
+	/* prefetch threads for remote stores only */
+	if ((rc = pf_start(&pf, t, &l, strncmp(t->store->uri, "s3://", 5) ? 0 : PF_THREADS))) {
+		lm_err_set(err, rc, "table %s: cannot start the commit readers", t->name);
+		goto out;
+	}
+	pf_on = true;
 	if ((rc = tab_rebuild(s)))
 		goto out;
 	for (size_t i = 0; i < l.n; i++) {
@@ -514,6 +677,7 @@ static int fx_walk(struct lm_table *t, struct fx_state *s, struct lm_forensics *
 
 		if (t->progress && (i % 64 == 0 || i + 1 == l.n))
 			t->progress(t->progress_ud, "log", i + 1, l.n);
+		pf_release(&pf, i);
 		lm_err_init(&e2);
 		if (l.staged_commits) {
 			lm_err_set(&e2, LM_EUNSUPPORTED,
@@ -530,7 +694,7 @@ static int fx_walk(struct lm_table *t, struct fx_state *s, struct lm_forensics *
 		}
 		if (need_base) {
 			if (i == 0 && l.from_start && v == 0 && l.v[0].has_commit) {
-				rc = fx_apply(t, &io, &l, i, &r, s, &buf, err);
+				rc = fx_apply(t, &io, &l, i, &r, s, &pf, err);
 			} else if (l.v[i].has_checkpoint) {
 				rc = fx_base(&io, &l, i, &r, s, err);
 				if (rc == ENOENT) {
@@ -561,7 +725,7 @@ static int fx_walk(struct lm_table *t, struct fx_state *s, struct lm_forensics *
 				goto out;
 			need_base = false;
 		} else {
-			rc = fx_apply(t, &io, &l, i, &r, s, &buf, err);
+			rc = fx_apply(t, &io, &l, i, &r, s, &pf, err);
 			if (rc)
 				goto out;
 		}
@@ -589,7 +753,8 @@ static int fx_walk(struct lm_table *t, struct fx_state *s, struct lm_forensics *
 out:
 	if (rc == ENOMEM)
 		lm_err_set(err, ENOMEM, "out of memory");
-	lm_buf_free(&buf);
+	if (pf_on)
+		pf_stop(&pf);
 	lm_delta_replay_free(&r);
 	lm_delta_log_free(&l);
 	return rc;

@@ -105,7 +105,7 @@ function measure(table, commits, removed, withRebuild) {
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lm-bench-check-'));
 try {
-	const sizes = [...new Set([Math.min(1000, COMMITS), Math.min(REBUILD_MAX, COMMITS), COMMITS])];
+	const sizes = [...new Set([Math.min(1000, COMMITS), Math.min(REBUILD_MAX, COMMITS), COMMITS].filter((n) => n > 0))];
 	const tables = [];
 	for (const n of sizes) {
 		const table = path.join(tmp, `churn-${n}`);
