@@ -11,7 +11,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CORPUS, fuseSkipReason, loudSkip, makeTmpdir, removeTmpdir, generateLake } from './lib/env.mjs';
+import { CORPUS, LMCTL, fuseSkipReason, loudSkip, makeTmpdir, removeTmpdir, generateLake } from './lib/env.mjs';
 import { startMount } from './lib/mount.mjs';
 import { publish, tableSource, s3Upload, BACKEND } from './lib/backend.mjs';
 import { copyTree, errnoOf, exists, lmctl, lmctlFiles, lmctlVersions, sha256File, sortPaths, walk } from './lib/fsx.mjs';
@@ -679,5 +679,19 @@ describe(`lmctl diff on Delta (${BACKEND})`, { skip, timeout: 240_000 }, () => {
 		assert.deepEqual(back.added.map(key).sort(), d.removed.map(key).sort());
 		assert.equal(lmctl(['diff', tableSource(pub, 'sales'), String(v1), String(v2 + 1000)], { env: pub.env }).status, 1);
 		assert.equal(lmctl(['diff', tableSource(pub, 'sales'), 'x', String(v2)], { env: pub.env }).status, 2);
+	});
+
+	it('a progress bar on stderr only when stderr is a terminal', { skip: !fs.existsSync('/usr/bin/script') && 'no script(1)' }, () => {
+		const plain = lmctl(['check', tableSource(pub, 'sales')], { env: pub.env });
+		assert.equal(plain.status, 0, plain.stderr);
+		assert.equal(plain.stderr, '');
+		// under a pseudo-terminal (script(1)): stdout to a file, stderr to the terminal
+		const out = path.join(tmp, 'check.out');
+		const cmd = `${LMCTL} check ${tableSource(pub, 'sales')} > ${out}`;
+		const r = spawnSync('script', ['-qec', cmd, '/dev/null'], { encoding: 'latin1', env: { ...process.env, ...pub.env } });
+		assert.equal(r.status, 0, r.stdout);
+		assert.match(r.stdout, /\rlog +\[#* *\] +\d+% \d+\/\d+/);
+		assert.match(r.stdout, /100% (\d+)\/\1/);
+		assert.equal(fs.readFileSync(out, 'utf8'), plain.stdout);
 	});
 });
