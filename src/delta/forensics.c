@@ -347,25 +347,31 @@ static int fx_track(struct fx_state *s, const struct lm_delta_io *io,
 
 /* Mark the storage records named by the cdc actions of one commit. */
 static void fx_cdc_mark(struct fx_state *s, const struct lm_delta_io *io, const char *text,
-			size_t len)
+			size_t len, bool all)
 {
+	static const char *const kinds[] = { "cdc", "add", "remove" };
 	const char *line = text, *end = text + len;
 
 	while (line < end) {
 		const char *nl = memchr(line, '\n', (size_t)(end - line));
 		size_t ll = nl ? (size_t)(nl - line) : (size_t)(end - line);
-		cJSON *j = NULL, *path;
+		cJSON *j = NULL, *path = NULL;
+		size_t k = 0;
 
-		if (ll > 7 && memmem(line, ll, "\"cdc\"", 5))
+		if (ll > 7 && (memmem(line, ll, "\"cdc\"", 5) ||
+			       (all && (memmem(line, ll, "\"add\"", 5) || memmem(line, ll, "\"remove\"", 8)))))
 			j = cJSON_ParseWithLength(line, ll);
-		path = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "cdc"),
-							"path");
+		for (k = 0; j && k < (all ? 3u : 1u) && !cJSON_IsString(path); k++)
+			path = cJSON_GetObjectItemCaseSensitive(
+				cJSON_GetObjectItemCaseSensitive(j, kinds[k]), "path");
 		if (cJSON_IsString(path)) {
 			char *key = fx_key(io, path->valuestring);
-			ssize_t k = key ? fx_find(s, key, 0) : -2;
+			ssize_t q = key ? fx_find(s, key, 0) : -2;
 
-			if (k >= 0)
-				s->r[k].cdc = true;
+			if (q >= 0 && k == 1)
+				s->r[q].cdc = true;
+			else if (q >= 0)
+				s->r[q].logged = true;
 			free(key);
 		}
 		cJSON_Delete(j);
@@ -585,7 +591,10 @@ static int fx_apply(struct lm_table *t, const struct lm_delta_io *io, const stru
 	}
 	rc = lm_delta_commit_parse(buf->data ? buf->data : "", buf->len, &c, &e2);
 	if (!rc && c.n_cdc)
-		fx_cdc_mark(s, io, buf->data, buf->len);
+		fx_cdc_mark(s, io, buf->data, buf->len, false);
+	else if (rc && rc != ENOMEM && buf->len)   /* a malformed commit: what its whole
+						    * lines name is not called an orphan */
+		fx_cdc_mark(s, io, buf->data, buf->len, true);
 	if (!rc)
 		rc = lm_delta_replay_apply(r, v, &c, io->resolve, io->ud, &e2);
 	if (!rc)

@@ -314,7 +314,10 @@ Test(forensics, malformed_commit_is_an_issue)
 
 	old_file("t/_delta_log/00000000000000000000.json", PROTO META ADD("a.parquet"));
 	old_file("t/_delta_log/00000000000000000001.json", ADD("b.parquet"));
-	old_file("t/_delta_log/00000000000000000002.json", "{\"add\":{\"path\":\"x.parquet\",\"si");
+	old_file("t/_delta_log/00000000000000000002.json",
+		 ADD("e.parquet") "{\"add\":{\"path\":\"x.parquet\",\"si");   /* truncated */
+	old_file("t/e.parquet", "PAR1");      /* named by a whole line of it: not an orphan */
+	old_file("t/x.parquet", "PAR1");      /* named by its broken line only: an orphan */
 	old_file("t/_delta_log/00000000000000000003.json", ADD("c.parquet"));
 	old_file("t/a.parquet", "PAR1");
 	old_file("t/b.parquet", "PAR1");
@@ -329,6 +332,8 @@ Test(forensics, malformed_commit_is_an_issue)
 	cr_assert_eq(fx->latest, 1);
 	cr_assert_eq(fx->restore, 1);
 	/* c.parquet is named by v3, which is refused: not provably an orphan */
-	cr_assert_eq(fx->n, 0, "first: %s", fx->n ? fx->f[0].path : "");
+	cr_assert_eq(fx->n, 1, "first: %s", fx->n ? fx->f[0].path : "");
+	cr_assert_str_eq(fx->f[0].path, "x.parquet");
+	cr_assert_eq(fx->f[0].kind, LM_FX_ORPHAN);
 	lm_delta_forensics_free(fx);
 }
