@@ -31,8 +31,10 @@
 #ifndef LM_READER_H
 #define LM_READER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #include "lm/err.h"
 #include "lm/store.h"
@@ -121,6 +123,29 @@ int lm_reader_open_ident(struct lm_reader_pool *pool, struct lm_store *s, const 
  * with lm_error. Never returns bytes it could not verify. */
 int lm_reader_read(struct lm_reader *r, uint64_t off, size_t len, void *dst, size_t *got,
 		   struct lm_err *err);
+/* Zero-copy read: the bytes stay in the block cache and v->iov points at them.
+ * The blocks are pinned (never evicted, freed or reused) until lm_reader_view_release,
+ * so the caller can hand the pointers to the kernel and release after. v->len bytes at
+ * off are in v->iov[0..n); v->len is short at the end of the object, or when v->partial
+ * is set: the view stopped early (more segments than LM_READER_VIEW_SEGS, or another
+ * block needed memory that only released pins would free — never wait for memory
+ * while holding pins). Then release the view before reading the rest. Same checks
+ * and errors as lm_reader_read; on an error nothing is held. */
+#define LM_READER_VIEW_SEGS 8
+struct lm_reader_view {
+	struct iovec iov[LM_READER_VIEW_SEGS];
+	unsigned n;
+	size_t len;
+	bool partial;
+	/* private */
+	struct lm_reader_pool *pool;
+	void *pin[LM_READER_VIEW_SEGS];
+	unsigned npin;
+};
+int lm_reader_read_view(struct lm_reader *r, uint64_t off, size_t len,
+			struct lm_reader_view *v, struct lm_err *err);
+/* Unpins what the view holds; idempotent. */
+void lm_reader_view_release(struct lm_reader_view *v);
 /* Cancels this reader's queued prefetches; blocks already fetched stay cached. */
 void lm_reader_close(struct lm_reader *r);
 

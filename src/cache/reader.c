@@ -32,8 +32,11 @@
  * off the queue and runs the GET itself rather than wait for a worker. A FAILED
  * extent leaves the hash table at once (a later read retries); threads that waited
  * on it hold a pin and read its error. pins counts threads using an extent (copying,
- * waiting, fetching); an extent is in the LRU list exactly when it is cached, READY
- * and unpinned — only those can be evicted.
+ * waiting, fetching) and views (lm_reader_read_view: the FUSE reply is written straight
+ * from the extent's buffer); an extent is in the LRU list exactly when it is cached,
+ * READY and unpinned — only those can be evicted, and a pinned buffer is never freed or
+ * reused. A view holding pins never waits for memory (only released pins could free
+ * it): it stops early and the caller reads the rest after releasing it.
  *
  * ---- Sequential prefetch ----
  * Each reader keeps pos (end of its furthest read) and a window. A read that starts
@@ -52,7 +55,8 @@
  * ---- Memory ----
  * used counts every block buffer: queued, in flight, cached, and free buffers kept
  * for reuse (buffers of whole runs of blocks are recycled by size to avoid page
- * faults; buffers are mmap'd so that freeing one returns it to the kernel). Nothing
+ * faults, so prefetch GETs are always whole requests; buffers are mmap'd so that
+ * freeing one returns it to the kernel, and ask for huge pages from 2 MiB up). Nothing
  * is allocated past max_memory: prefetch takes only what fits after dropping free
  * buffers and evicting LRU extents, otherwise it stops (the window shrinks to what
  * the budget allows) and never evicts prefetched blocks that no one has read yet; a
@@ -112,6 +116,7 @@
 #define NOBJBUCKETS 256u
 #define EXTENT_OVERHEAD 0     /* accounted per extent besides its buffer */
 #define SMALL_BUF (64u << 10) /* below: malloc; at or above: mmap */
+#define HUGE_MIN ((size_t)2 << 20)  /* buffers this large ask for huge pages */
 #define AHEAD_KEEP_NS (2 * 1000000000LL)
 #define DEFAULT_FOOTER ((size_t)64 << 10)
 #define FOOTER_MAX ((size_t)4 << 20)   /* whole footer kept in a tail, at most */
@@ -309,7 +314,15 @@ static void *map_buf(size_t cap)
 	if (cap < SMALL_BUF)
 		return malloc(cap);
 	b = mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	return b == MAP_FAILED ? NULL : b;
+	if (b == MAP_FAILED)
+		return NULL;
+	/* Huge pages where the kernel has them: a block is written once by the GET and
+	 * read once by the reply, both in long runs; 2 MiB pages save the page faults of
+	 * a fresh buffer and the kernel's per-page work when it copies a reply from it.
+	 * Advice only: without THP nothing changes. */
+	if (cap >= HUGE_MIN)
+		(void)madvise(b, cap, MADV_HUGEPAGE);
+	return b;
 }
 
 static void unmap_buf(void *b, size_t cap)
@@ -1581,7 +1594,10 @@ static void prefetch(struct lm_reader *r, uint64_t off, uint64_t end)
 			x = (u + 1) * B;
 			continue;
 		}
-		while (n < req_units && (u + n) * B < target && !lookup(p, o, u + n))
+		/* Whole requests even past target: extents of one size recycle one
+		 * free-list class of buffers (a short one would push out a buffer of the
+		 * common size, and the next GET would page-fault a fresh mapping). */
+		while (n < req_units && (u + n) * B < o->size && !lookup(p, o, u + n))
 			n++;
 		e = extent_new(p, o, u, n, K_PREFETCH, false, &full);
 		if (!e)
@@ -1624,8 +1640,30 @@ static void demote_behind(struct lm_reader *r)
 	}
 }
 
-int lm_reader_read(struct lm_reader *r, uint64_t off, size_t len, void *dst, size_t *got,
-		   struct lm_err *err)
+/* Unpin what v holds (lock held). */
+static void view_unpin(struct lm_reader_pool *p, struct lm_reader_view *v)
+{
+	for (unsigned i = 0; i < v->npin; i++)
+		unpin(p, v->pin[i]);
+	v->npin = 0;
+}
+
+/* Add [ptr, ptr+n) to v, keeping the pin on e (NULL: memory that lives as long as the
+ * reader, the Parquet tail). */
+static void view_add(struct lm_reader_view *v, struct extent *e, const char *ptr, size_t n)
+{
+	v->iov[v->n].iov_base = (void *)ptr;
+	v->iov[v->n].iov_len = n;
+	v->n++;
+	v->len += n;
+	if (e)
+		v->pin[v->npin++] = e;
+}
+
+/* The read path of lm_reader_read (dst set: bytes are copied out, pins dropped at once)
+ * and lm_reader_read_view (v set: segments point into the pinned extents). */
+static int do_read(struct lm_reader *r, uint64_t off, size_t len, char *dst,
+		   struct lm_reader_view *v, size_t *got, struct lm_err *err)
 {
 	struct lm_reader_pool *p = r->p;
 	size_t B = p->cfg.block_size;
@@ -1651,11 +1689,15 @@ int lm_reader_read(struct lm_reader *r, uint64_t off, size_t len, void *dst, siz
 		}
 	}
 	if (r->tail && off >= r->tail_off) {
-		/* Inside the tail (len is clamped to the size, which is the tail's end). */
+		/* Inside the tail (len is clamped to the size, which is the tail's end); the
+		 * tail lives until the reader is closed. */
 		p->st.footer_reads++;
 		p->st.bytes_served += len;
 		pthread_mutex_unlock(&p->mu);
-		memcpy(dst, r->tail + (off - r->tail_off), len);
+		if (v)
+			view_add(v, NULL, r->tail + (off - r->tail_off), len);
+		else
+			memcpy(dst, r->tail + (off - r->tail_off), len);
 		*got = len;
 		return 0;
 	}
@@ -1678,6 +1720,10 @@ int lm_reader_read(struct lm_reader *r, uint64_t off, size_t len, void *dst, siz
 		struct extent *e = lookup(p, r->obj, u);
 		size_t n;
 
+		if (v && v->n == LM_READER_VIEW_SEGS) {
+			v->partial = true;
+			break;
+		}
 		if (!e) {
 			/* Miss: one GET for the run of missing blocks this read needs. */
 			uint64_t ulast = (end - 1) / B;
@@ -1691,6 +1737,12 @@ int lm_reader_read(struct lm_reader *r, uint64_t off, size_t len, void *dst, siz
 				if (!full) {
 					rc = read_error(r, ENOMEM, "", err);
 					goto out;
+				}
+				if (v && v->npin) {
+					/* Waiting for memory while holding pins could wait
+					 * forever: hand back what the view has. */
+					v->partial = true;
+					break;
 				}
 				pthread_cond_wait(&p->done_cv, &p->mu);
 				continue;
@@ -1731,19 +1783,57 @@ int lm_reader_read(struct lm_reader *r, uint64_t off, size_t len, void *dst, siz
 			e->cold = false;
 		e->touched = true;
 		n = (size_t)((end < e->off + e->len ? end : e->off + e->len) - pos);
-		pthread_mutex_unlock(&p->mu);
-		memcpy((char *)dst + (pos - off), e->buf + (pos - e->off), n);
-		pthread_mutex_lock(&p->mu);
-		unpin(p, e);
+		if (v) {
+			view_add(v, e, e->buf + (pos - e->off), n);   /* stays pinned */
+		} else {
+			pthread_mutex_unlock(&p->mu);
+			memcpy(dst + (pos - off), e->buf + (pos - e->off), n);
+			pthread_mutex_lock(&p->mu);
+			unpin(p, e);
+		}
 		pos += n;
 	}
-	*got = (size_t)(end - off);
+	*got = (size_t)(pos - off);
 	p->st.bytes_served += *got;
 out:
+	if (rc && v)
+		view_unpin(p, v);
 	pthread_mutex_unlock(&p->mu);
 	if (rc) {
 		*got = 0;
 		log_once(r, err);
 	}
 	return rc;
+}
+
+int lm_reader_read(struct lm_reader *r, uint64_t off, size_t len, void *dst, size_t *got,
+		   struct lm_err *err)
+{
+	return do_read(r, off, len, dst, NULL, got, err);
+}
+
+int lm_reader_read_view(struct lm_reader *r, uint64_t off, size_t len,
+			struct lm_reader_view *v, struct lm_err *err)
+{
+	size_t got = 0;
+	int rc;
+
+	memset(v, 0, sizeof(*v));
+	v->pool = r->p;
+	rc = do_read(r, off, len, NULL, v, &got, err);
+	if (rc) {
+		v->n = 0;
+		v->len = 0;
+		v->partial = false;
+	}
+	return rc;
+}
+
+void lm_reader_view_release(struct lm_reader_view *v)
+{
+	if (!v || !v->npin)
+		return;
+	pthread_mutex_lock(&v->pool->mu);
+	view_unpin(v->pool, v);
+	pthread_mutex_unlock(&v->pool->mu);
 }

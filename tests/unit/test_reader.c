@@ -1088,3 +1088,231 @@ Test(reader, footer_concurrent_first_reads)
 	lm_reader_close(a[0].r);
 	free(b);
 }
+
+/* ---- zero-copy views (lm_reader_read_view) ---- */
+
+/* Check a view against the pattern: its segments, in order, are the bytes at off. */
+static void check_view(const struct lm_reader_view *v, uint64_t off, unsigned seed)
+{
+	size_t at = 0;
+
+	cr_assert_leq(v->n, LM_READER_VIEW_SEGS);
+	for (unsigned i = 0; i < v->n; i++) {
+		cr_assert_gt(v->iov[i].iov_len, 0, "segment %u is empty", i);
+		check_bytes(v->iov[i].iov_base, off + at, v->iov[i].iov_len, seed);
+		at += v->iov[i].iov_len;
+	}
+	cr_assert_eq(at, v->len, "segments hold %zu bytes, len says %zu", at, v->len);
+}
+
+/* Read [off, off+len) with views only (releasing each, continuing after a partial
+ * one); returns the bytes read. */
+static size_t view_all(struct lm_reader *r, uint64_t off, size_t len, unsigned seed)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		struct lm_reader_view v;
+		struct lm_err err;
+
+		lm_err_init(&err);
+		cr_assert_eq(lm_reader_read_view(r, off + done, len - done, &v, &err), 0, "%s",
+			     err.msg);
+		check_view(&v, off + done, seed);
+		done += v.len;
+		lm_reader_view_release(&v);
+		lm_reader_view_release(&v);   /* idempotent */
+		if (!v.partial)
+			break;
+		cr_assert_gt(v.len, 0, "a partial view makes progress");
+	}
+	return done;
+}
+
+Test(reader, view_sequential_and_random_exact)
+{
+	struct lm_reader *r = open_r("d/big.bin", FILE_SIZE);
+	struct lm_reader_stats s;
+	uint64_t seed = 7;
+
+	/* A stream in odd-sized reads that cross block and extent edges. */
+	for (uint64_t off = 0; off < FILE_SIZE; off += 13 * KB + 5) {
+		size_t len = 13 * KB + 5, want = FILE_SIZE - off < len ? FILE_SIZE - off : len;
+
+		cr_assert_eq(view_all(r, off, len, 1), want, "at %llu", (unsigned long long)off);
+	}
+	/* Random reads, and the end of the file. */
+	for (int i = 0; i < 200; i++) {
+		uint64_t off, len;
+
+		seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+		off = (seed >> 11) % FILE_SIZE;
+		len = 1 + (seed >> 40) % (40 * KB);
+		cr_assert_eq(view_all(r, off, len, 1),
+			     FILE_SIZE - off < len ? FILE_SIZE - off : len);
+	}
+	cr_assert_eq(view_all(r, FILE_SIZE, 10, 1), 0, "nothing past the end");
+	lm_reader_close(r);
+	lm_reader_pool_stats(pool, &s);
+	cr_assert_eq(s.gets_failed, 0);
+}
+
+Test(reader, view_more_pieces_than_segments_is_partial)
+{
+	struct lm_reader *r = open_r("d/big.bin", FILE_SIZE);
+	struct lm_reader_view v;
+	struct lm_err err;
+	/* Blocks 100..115 cached one by one (reads far apart: no stream, no prefetch),
+	 * so a view of all 16 needs 16 segments. */
+	static const unsigned order[16] = { 7, 2, 12, 0, 15, 9, 4, 11, 1, 14, 6, 3, 13, 8, 5, 10 };
+
+	for (int i = 0; i < 16; i++)
+		cr_assert_eq(read_check(r, (100 + order[i]) * 4 * KB, 10, FILE_SIZE, 1, &err), 0,
+			     "%s", err.msg);
+	cr_assert_eq(lm_reader_read_view(r, 100 * 4 * KB + 1, 16 * 4 * KB - 2, &v, &err), 0, "%s",
+		     err.msg);
+	cr_assert(v.partial);
+	cr_assert_eq(v.n, LM_READER_VIEW_SEGS);
+	cr_assert_eq(v.len, LM_READER_VIEW_SEGS * 4 * KB - 1);
+	check_view(&v, 100 * 4 * KB + 1, 1);
+	lm_reader_view_release(&v);
+	cr_assert_eq(view_all(r, 100 * 4 * KB + 1, 16 * 4 * KB - 2, 1), 16 * 4 * KB - 2);
+	lm_reader_close(r);
+}
+
+/* A view that holds the whole budget and needs one more block does not wait for memory
+ * its own pins hold: it stops early; the rest reads once it is released. */
+Test(reader, view_never_waits_on_its_own_pins)
+{
+	struct lm_reader_config c;
+	struct lm_reader *r;
+	struct lm_reader_view v;
+	struct lm_reader_stats s;
+	struct lm_err err;
+
+	small_config(&c);
+	c.max_memory = 32 * KB;   /* one request of 8 blocks */
+	make_pool(&c);
+	r = open_r("d/big.bin", FILE_SIZE);
+	lm_err_init(&err);
+	cr_assert_eq(lm_reader_read_view(r, 0, 40 * KB, &v, &err), 0, "%s", err.msg);
+	cr_assert(v.partial, "stopped at the budget");
+	cr_assert_eq(v.len, 32 * KB);
+	check_view(&v, 0, 1);
+	lm_reader_view_release(&v);
+	cr_assert_eq(read_check(r, 32 * KB, 8 * KB, FILE_SIZE, 1, &err), 0, "%s", err.msg);
+	lm_reader_close(r);
+	lm_reader_pool_stats(pool, &s);
+	cr_assert_leq(s.mem_peak, 32 * KB);
+}
+
+struct pressure_arg {
+	struct lm_reader *r;
+	unsigned seed;
+	int bad;
+};
+
+/* Streams the whole file through a tight budget (evicting and reusing buffers). */
+static void *pressure_thread(void *p)
+{
+	struct pressure_arg *a = p;
+	struct lm_err err;
+
+	for (uint64_t off = 0; off < FILE_SIZE; off += 8 * KB)
+		if (read_check(a->r, off, 8 * KB, FILE_SIZE, a->seed, &err))
+			a->bad++;
+	return NULL;
+}
+
+/* Bytes a view points at stay put while other readers stream through the cache: the
+ * pinned extents are neither evicted nor reused until the view is released. */
+Test(reader, view_pins_survive_eviction_pressure)
+{
+	struct lm_reader_config c;
+	struct lm_reader *r, *o;
+	struct lm_reader_view v;
+	struct lm_reader_stats s;
+	struct pressure_arg a;
+	struct lm_err err;
+	pthread_t th;
+
+	small_config(&c);
+	c.max_memory = 96 * KB;
+	make_pool(&c);
+	write_pattern("d/other.bin", FILE_SIZE, 5);
+	r = open_r("d/big.bin", FILE_SIZE);
+	o = open_r("d/other.bin", FILE_SIZE);
+	lm_err_init(&err);
+	cr_assert_eq(lm_reader_read_view(r, 200 * KB + 3, 20 * KB, &v, &err), 0, "%s", err.msg);
+	cr_assert(!v.partial);
+	cr_assert_eq(v.len, 20 * KB);
+	a = (struct pressure_arg){ .r = o, .seed = 5 };
+	pressure_thread(&a);   /* the other file, once through, in this thread */
+	cr_assert_eq(a.bad, 0);
+	check_view(&v, 200 * KB + 3, 1);   /* still the same bytes */
+	/* Release while another thread streams: it may be waiting for memory. */
+	cr_assert_eq(pthread_create(&th, NULL, pressure_thread, &a), 0);
+	lm_reader_view_release(&v);
+	pthread_join(th, NULL);
+	cr_assert_eq(a.bad, 0);
+	lm_reader_close(o);
+	lm_reader_close(r);
+	lm_reader_pool_stats(pool, &s);
+	cr_assert_gt(s.evictions, 0, "the streams went through the budget");
+	cr_assert_leq(s.mem_peak, 96 * KB + 32 * KB, "peak %llu", (unsigned long long)s.mem_peak);
+}
+
+/* A failed GET in the middle of a view: EIO, no segments, and no pin left behind (a
+ * leaked pin would keep the only request-sized buffer forever and the read after
+ * would wait for memory for ever). */
+Test(reader, view_error_keeps_no_pins)
+{
+	struct lm_fault_config fc = { .fail_at = true, .fail_off = 40 * KB };
+	struct lm_reader_config c;
+	struct lm_reader *r;
+	struct lm_reader_view v;
+	struct lm_err err;
+
+	small_config(&c);
+	c.max_memory = 64 * KB;
+	make_pool(&c);
+	r = open_r("d/big.bin", FILE_SIZE);
+	lm_store_fault_set(st, &fc);
+	lm_err_init(&err);
+	cr_assert_eq(lm_reader_read_view(r, 0, 48 * KB, &v, &err), EIO);
+	cr_assert_eq(v.n, 0);
+	cr_assert_eq(v.len, 0);
+	lm_reader_view_release(&v);
+	memset(&fc, 0, sizeof(fc));
+	lm_store_fault_set(st, &fc);
+	/* Needs the whole budget: only possible when nothing stays pinned. */
+	for (uint64_t off = 64 * KB; off < 640 * KB; off += 64 * KB)
+		cr_assert_eq(view_all(r, off, 64 * KB, 1), 64 * KB);
+	lm_reader_close(r);
+}
+
+Test(reader, view_of_parquet_tail)
+{
+	size_t size = 300 * KB + 17;
+	uint8_t *b = write_parquet("d/v.parquet", size, 9000, 4);
+	struct lm_reader *r = open_id("d/v.parquet", size, 77);
+	struct lm_reader_stats s;
+	struct lm_reader_view v;
+	struct lm_err err;
+
+	lm_err_init(&err);
+	cr_assert_eq(lm_reader_read_view(r, size - 8, 8, &v, &err), 0, "%s", err.msg);
+	cr_assert_eq(v.n, 1);
+	cr_assert_eq(v.len, 8);
+	cr_assert(!memcmp(v.iov[0].iov_base, b + size - 8, 8));
+	lm_reader_view_release(&v);
+	cr_assert_eq(lm_reader_read_view(r, size - 9008, 9000, &v, &err), 0, "%s", err.msg);
+	cr_assert_eq(v.len, 9000);
+	cr_assert(!memcmp(v.iov[0].iov_base, b + size - 9008, 9000));
+	lm_reader_view_release(&v);
+	lm_reader_pool_stats(pool, &s);
+	cr_assert_eq(s.footer_reads, 2);
+	cr_assert_eq(s.gets_footer, 1);
+	lm_reader_close(r);
+	free(b);
+}
