@@ -164,6 +164,12 @@ struct ns_stats {
 	atomic_ullong read_us[32];
 };
 
+/* A handle in one of the ns's lists of open handles. */
+struct open_link {
+	struct open_link *prev, *next;
+	void *owner;                     /* the handle; NULL while not in a list */
+};
+
 struct lm_ns {
 	struct ns_stats st;
 	struct lm_store *store;
@@ -178,13 +184,11 @@ struct lm_ns {
 	/* Open handles, so that those the kernel never released (it does not wait for
 	 * RELEASE/RELEASEDIR before an unmount or a SIGTERM) are freed with the ns. */
 	pthread_mutex_t open_mu;
-	struct lm_ns_dir *open_dirs;
-	struct lm_ns_file *open_files;
+	struct open_link *open_dirs, *open_files;
 };
 
 struct lm_ns_dir {
-	struct lm_ns_dir *prev, *next;   /* in ns->open_dirs once handed out */
-	bool linked;
+	struct open_link link;           /* in ns->open_dirs once handed out */
 	struct lm_ns *ns;
 	uint64_t ino, parent_ino;
 	/* owned names (folder / table) */
@@ -201,8 +205,7 @@ struct lm_ns_dir {
 };
 
 struct lm_ns_file {
-	struct lm_ns_file *prev, *next;  /* in ns->open_files once handed out */
-	bool linked;
+	struct open_link link;           /* in ns->open_files once handed out */
 	struct lm_ns *ns;
 	char *key;
 	char *what;        /* "table T: version V: file P" for messages */
@@ -2015,6 +2018,35 @@ static int open_table(struct lm_ns *ns, struct node *t, struct lm_ns_dir *d,
 	return rc;
 }
 
+/* ---------- open handles ---------- */
+
+static void open_add(struct lm_ns *ns, struct open_link **head, struct open_link *l, void *owner)
+{
+	pthread_mutex_lock(&ns->open_mu);
+	l->owner = owner;
+	l->prev = NULL;
+	l->next = *head;
+	if (l->next)
+		l->next->prev = l;
+	*head = l;
+	pthread_mutex_unlock(&ns->open_mu);
+}
+
+static void open_del(struct lm_ns *ns, struct open_link **head, struct open_link *l)
+{
+	if (!l->owner)
+		return;
+	pthread_mutex_lock(&ns->open_mu);
+	if (l->prev)
+		l->prev->next = l->next;
+	else
+		*head = l->next;
+	if (l->next)
+		l->next->prev = l->prev;
+	l->owner = NULL;
+	pthread_mutex_unlock(&ns->open_mu);
+}
+
 int lm_ns_opendir(struct lm_ns *ns, uint64_t ino, struct lm_ns_dir **out,
 		  struct lm_err *err)
 {
@@ -2099,13 +2131,7 @@ out:
 		lm_ns_releasedir(d);
 		return rc;
 	}
-	pthread_mutex_lock(&ns->open_mu);
-	d->next = ns->open_dirs;
-	if (d->next)
-		d->next->prev = d;
-	ns->open_dirs = d;
-	d->linked = true;
-	pthread_mutex_unlock(&ns->open_mu);
+	open_add(ns, &ns->open_dirs, &d->link, d);
 	*out = d;
 	return 0;
 }
@@ -2143,16 +2169,7 @@ void lm_ns_releasedir(struct lm_ns_dir *d)
 {
 	if (!d)
 		return;
-	if (d->linked) {
-		pthread_mutex_lock(&d->ns->open_mu);
-		if (d->prev)
-			d->prev->next = d->next;
-		else
-			d->ns->open_dirs = d->next;
-		if (d->next)
-			d->next->prev = d->prev;
-		pthread_mutex_unlock(&d->ns->open_mu);
-	}
+	open_del(d->ns, &d->ns->open_dirs, &d->link);
 	for (size_t i = 0; i < d->n; i++)
 		free(d->e[i].name);
 	free(d->e);
@@ -2287,13 +2304,7 @@ out:
 		lm_ns_release(f);
 		return rc;
 	}
-	pthread_mutex_lock(&ns->open_mu);
-	f->next = ns->open_files;
-	if (f->next)
-		f->next->prev = f;
-	ns->open_files = f;
-	f->linked = true;
-	pthread_mutex_unlock(&ns->open_mu);
+	open_add(ns, &ns->open_files, &f->link, f);
 	*out = f;
 	return 0;
 }
@@ -2337,16 +2348,7 @@ void lm_ns_release(struct lm_ns_file *f)
 {
 	if (!f)
 		return;
-	if (f->linked) {
-		pthread_mutex_lock(&f->ns->open_mu);
-		if (f->prev)
-			f->prev->next = f->next;
-		else
-			f->ns->open_files = f->next;
-		if (f->next)
-			f->next->prev = f->prev;
-		pthread_mutex_unlock(&f->ns->open_mu);
-	}
+	open_del(f->ns, &f->ns->open_files, &f->link);
 	lm_reader_close(f->rd);
 	free(f->mem);
 	free(f->key);
@@ -2630,9 +2632,9 @@ void lm_ns_free(struct lm_ns *ns)
 		return;
 	/* Handles the kernel never released (the session is over: no thread uses them). */
 	while (ns->open_dirs)
-		lm_ns_releasedir(ns->open_dirs);
+		lm_ns_releasedir(ns->open_dirs->owner);
 	while (ns->open_files)
-		lm_ns_release(ns->open_files);
+		lm_ns_release(ns->open_files->owner);
 	for (size_t i = 1; i < ns->nnodes; i++) {
 		struct node *n = ns->nodes[i];
 
