@@ -237,14 +237,20 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		lm_ns_release(f);
 }
 
+/* Reads reply straight from the block cache: the namespace hands back pointers into
+ * pinned blocks, fuse_reply_iov writes them to /dev/fuse (the kernel copies them into
+ * the page cache before writev returns), then the pins are dropped. Only a view that
+ * stopped early (too many pieces, or memory that only its own pins would free) is
+ * copied into a reply buffer and completed with an ordinary read. */
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
 	struct lm_fuse_ctx *c = ctx_of(req);
 	struct lm_ns_file *f = (struct lm_ns_file *)(uintptr_t)fi->fh;
+	struct lm_reader_view v;
 	struct lm_err err;
-	size_t got = 0;
-	char *buf;
+	size_t got = 0, have;
+	char *buf = NULL;
 	int rc;
 
 	(void)ino;
@@ -252,17 +258,37 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		fuse_reply_err(req, EINVAL);
 		return;
 	}
+	lm_err_init(&err);
+	rc = lm_ns_read_view(c->ns, f, (uint64_t)off, size, &v, &err);
+	if (rc) {
+		fuse_reply_err(req, to_errno(rc));
+		return;
+	}
+	if (!v.partial) {
+		if (v.n)
+			fuse_reply_iov(req, v.iov, (int)v.n);
+		else
+			fuse_reply_buf(req, NULL, 0);
+		lm_ns_view_release(&v);
+		return;
+	}
 	buf = malloc(size ? size : 1);
 	if (!buf) {
+		lm_ns_view_release(&v);
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	lm_err_init(&err);
-	rc = lm_ns_read(c->ns, f, (uint64_t)off, size, buf, &got, &err);
+	have = 0;
+	for (unsigned i = 0; i < v.n; i++) {
+		memcpy(buf + have, v.iov[i].iov_base, v.iov[i].iov_len);
+		have += v.iov[i].iov_len;
+	}
+	lm_ns_view_release(&v);
+	rc = lm_ns_read(c->ns, f, (uint64_t)off + have, size - have, buf + have, &got, &err);
 	if (rc)
 		fuse_reply_err(req, to_errno(rc));
 	else
-		fuse_reply_buf(req, buf, got);
+		fuse_reply_buf(req, buf, have + got);
 	free(buf);
 }
 

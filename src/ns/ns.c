@@ -2339,6 +2339,45 @@ int lm_ns_read(struct lm_ns *ns, struct lm_ns_file *f, uint64_t off, size_t len,
 	}
 }
 
+int lm_ns_read_view(struct lm_ns *ns, struct lm_ns_file *f, uint64_t off, size_t len,
+		    struct lm_reader_view *v, struct lm_err *err)
+{
+	atomic_fetch_add(&ns->st.reads, 1);
+	if (f->mem) {
+		/* The content lives as long as the open file. */
+		size_t n = off < f->mem_len ? f->mem_len - (size_t)off : 0;
+
+		memset(v, 0, sizeof(*v));
+		if (n > len)
+			n = len;
+		if (n) {
+			v->iov[0].iov_base = f->mem + off;
+			v->iov[0].iov_len = n;
+			v->n = 1;
+		}
+		v->len = n;
+		return 0;
+	}
+	{
+		int64_t t0 = lm_mono_ns();
+		int rc = lm_reader_read_view(f->rd, off, len, v, err);
+		uint64_t us = (uint64_t)((lm_mono_ns() - t0) / 1000);
+		int b = 0;
+
+		while (b < 31 && ((uint64_t)1 << b) < us)
+			b++;
+		atomic_fetch_add(&ns->st.read_us[b], 1);
+		if (rc)
+			atomic_fetch_add(&ns->st.read_errors, 1);
+		return rc;
+	}
+}
+
+void lm_ns_view_release(struct lm_reader_view *v)
+{
+	lm_reader_view_release(v);
+}
+
 bool lm_ns_file_direct(const struct lm_ns_file *f)
 {
 	return f->direct;
