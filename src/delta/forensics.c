@@ -581,6 +581,13 @@ static int fx_apply(struct lm_table *t, const struct lm_delta_io *io, const stru
 		lm_delta_replay_break(r, r->version + 1, &b);
 		r->version = v;
 		rc = 0;
+		/* the commit after the gap is still read: what it names is not an orphan */
+		if (l->v[i].has_commit && !(rc = pf_take(pf, i, &buf, &e2)))
+			fx_cdc_mark(s, io, buf->data ? buf->data : "", buf->len, true);
+		if (rc) {
+			*err = e2;
+			lm_err_prefix(err, "table %s: commit %s: ", lm_table_name(t), name);
+		}
 		goto out;
 	}
 	rc = pf_take(pf, i, &buf, &e2);

@@ -14,7 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CORPUS, LMCTL, fuseSkipReason, loudSkip, makeTmpdir, removeTmpdir, generateLake } from './lib/env.mjs';
 import { startMount } from './lib/mount.mjs';
 import { publish, tableSource, s3Upload, BACKEND } from './lib/backend.mjs';
-import { copyTree, errnoOf, exists, lmctl, lmctlFiles, lmctlVersions, sha256File, sortPaths, walk } from './lib/fsx.mjs';
+import { copyTree, errnoOf, exists, lmctl, lmctlFiles, lmctlVersions, pctDecode, sha256File, sortPaths, walk } from './lib/fsx.mjs';
 
 const SEED = 5;
 const skipReason = fuseSkipReason();
@@ -693,5 +693,98 @@ describe(`lmctl diff on Delta (${BACKEND})`, { skip, timeout: 240_000 }, () => {
 		assert.match(r.stdout, /\rlog +\[#* *\] +\d+% \d+\/\d+/);
 		assert.match(r.stdout, /100% (\d+)\/\1/);
 		assert.equal(fs.readFileSync(out, 'utf8'), plain.stdout);
+	});
+});
+
+// ---- lmctl check on damaged Delta logs: a commit removed in the middle, a truncated commit ----
+// Copies of the generated table (7 commits, no checkpoint). Expected findings are derived
+// from the copy itself: gaps from the commit files, refused versions from `lmctl versions`
+// (the driver), orphans = files only the lost part of the log named that no rebuilt
+// version holds, removed = files of rebuilt versions the newest rebuilt one lacks.
+
+// Paths named by add/remove/cdc actions of whole, parseable lines of a commit file.
+function namedBy(file) {
+	const out = new Set();
+	for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
+		let j;
+		try { j = JSON.parse(line); } catch { continue; }
+		for (const k of ['add', 'remove', 'cdc']) if (j?.[k]?.path) out.add(pctDecode(j[k].path));
+	}
+	return out;
+}
+
+describe(`lmctl check on damaged Delta logs (${BACKEND})`, { skip, timeout: 240_000 }, () => {
+	let tmp, lake, pub, vers;
+
+	before(async () => {
+		tmp = makeTmpdir('forensics-log');
+		const gen = path.join(tmp, 'gen');
+		generateLake(gen, { seed: SEED });
+		lake = path.join(tmp, 'lake');
+		fs.mkdirSync(lake);
+		for (const t of ['gap', 'truncated']) copyTree(path.join(gen, 'sales'), path.join(lake, t));
+		vers = fs.readdirSync(path.join(lake, 'gap', '_delta_log')).filter((n) => /^\d{20}\.json$/.test(n)).sort();
+		assert.ok(vers.length >= 5, 'a log of at least 5 commits');
+		assert.ok(!fs.readdirSync(path.join(lake, 'gap', '_delta_log')).some((n) => n.includes('checkpoint')));
+		fs.rmSync(path.join(lake, 'gap', '_delta_log', vers[3]));
+		const t4 = path.join(lake, 'truncated', '_delta_log', vers[4]);
+		const text = fs.readFileSync(t4);
+		fs.writeFileSync(t4, text.subarray(0, Math.floor(text.length / 2)));
+		pub = await publish(lake, 'forensics-log');
+	});
+
+	after(() => removeTmpdir(tmp));
+
+	// what check must say for a copy whose log is readable up to version `upto`
+	function expected(table, upto, lostNamed) {
+		const vs = lmctlVersions(tableSource(pub, table), { env: pub.env });
+		const live = vs.filter((v) => v.status === 'ok').map((v) => ({ v: v.version, files: new Set(lmctlFiles(tableSource(pub, table), v.version, { env: pub.env }).files.map((f) => f.path)) }));
+		assert.deepEqual(live.map((x) => x.v), [...Array(upto + 1).keys()]);
+		const named = new Set();
+		for (const n of fs.readdirSync(path.join(lake, table, '_delta_log')).filter((x) => /^\d{20}\.json$/.test(x)))
+			for (const p of namedBy(path.join(lake, table, '_delta_log', n))) named.add(p);
+		const everLive = new Set(live.flatMap((x) => [...x.files]));
+		const orphans = [...lostNamed].filter((p) => !named.has(p) && !everLive.has(p) && fs.existsSync(path.join(lake, table, p))).sort();
+		const newest = live[live.length - 1].files;
+		const removed = [...everLive].filter((p) => !newest.has(p)).sort();
+		return { refused: vs.filter((v) => v.status !== 'ok').map((v) => [v.version, v.status]), orphans, removed };
+	}
+
+	it('a commit removed in the middle: one gap, later versions refused, its files orphans', () => {
+		const lost = namedBy(path.join(tmp, 'gen', 'sales', '_delta_log', vers[3]));
+		const want = expected('gap', 2, lost);
+		const r = lmctl(['check', '--json', '--min-age=0', tableSource(pub, 'gap')], { env: pub.env });
+		assert.equal(r.status, 1, r.stderr);
+		const j = JSON.parse(r.stdout);
+		assert.deepEqual(j.gaps, [{ after: 2, before: 4 }]);
+		assert.deepEqual(j.refused.map((x) => [x.version, x.reason]), want.refused);
+		assert.ok(want.refused.length > 0 && want.refused.every(([, w]) => w === 'log-gap'));
+		assert.deepEqual(j.orphans.map((f) => f.path).sort(), want.orphans);
+		assert.ok(want.orphans.length > 0, 'the lost commit added files');
+		assert.deepEqual(j.removed.map((f) => f.path).sort(), want.removed);
+		assert.deepEqual(j.missing, []);
+		assert.deepEqual(j.recent, []);
+		assert.equal(j.latest, 2);
+		assert.equal(j.restore_target, 2);
+	});
+
+	it('a truncated commit: that version and the later ones refused, only what its lost text named is orphaned', () => {
+		const whole = namedBy(path.join(tmp, 'gen', 'sales', '_delta_log', vers[4]));
+		const kept = namedBy(path.join(lake, 'truncated', '_delta_log', vers[4]));
+		const want = expected('truncated', 3, new Set([...whole].filter((p) => !kept.has(p))));
+		const r = lmctl(['check', '--json', '--min-age=0', tableSource(pub, 'truncated')], { env: pub.env });
+		assert.equal(r.status, 1, r.stderr);
+		const j = JSON.parse(r.stdout);
+		assert.deepEqual(j.gaps, []);
+		assert.deepEqual(j.refused.map((x) => [x.version, x.reason]), want.refused);
+		assert.equal(j.refused[0].version, 4);
+		assert.equal(j.refused[0].reason, 'invalid-json');
+		assert.deepEqual(j.orphans.map((f) => f.path).sort(), want.orphans);
+		assert.deepEqual(j.removed.map((f) => f.path).sort(), want.removed);
+		assert.deepEqual(j.missing, []);
+		assert.equal(j.restore_target, 3);
+		const human = lmctl(['check', '--min-age=0', tableSource(pub, 'truncated')], { env: pub.env });
+		assert.match(human.stdout, /^refused\tv4\tinvalid-json\t/m);
+		assert.ok(human.stdout.includes('cp -r MOUNT/truncated/@v3 DESTINATION'), human.stdout);
 	});
 });

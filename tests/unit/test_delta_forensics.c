@@ -337,3 +337,29 @@ Test(forensics, malformed_commit_is_an_issue)
 	cr_assert_eq(fx->f[0].kind, LM_FX_ORPHAN);
 	lm_delta_forensics_free(fx);
 }
+
+/* A commit missing in the middle: the versions after it are refused (log-gap); the files
+ * the commit after the gap names are not orphans (the log names them), the files only
+ * the lost commit named are. */
+Test(forensics, files_named_after_a_gap_are_not_orphans)
+{
+	struct lm_forensics *fx;
+
+	old_file("t/_delta_log/00000000000000000000.json", PROTO META ADD("a.parquet"));
+	old_file("t/_delta_log/00000000000000000002.json", ADD("c.parquet"));
+	old_file("t/_delta_log/00000000000000000003.json", ADD("d.parquet"));
+	old_file("t/a.parquet", "PAR1");
+	old_file("t/b.parquet", "PAR1");      /* what the lost commit 1 added */
+	old_file("t/c.parquet", "PAR1");
+	old_file("t/d.parquet", "PAR1");
+	fx = run("t");
+	cr_assert_eq(fx->nissues, 2);
+	cr_assert_eq(fx->issues[0].version, 2);
+	cr_assert_str_eq(fx->issues[0].reason, "log-gap");
+	cr_assert_eq(fx->issues[1].version, 3);
+	cr_assert_eq(fx->n, 1, "first: %s", fx->n ? fx->f[0].path : "");
+	cr_assert_str_eq(fx->f[0].path, "b.parquet");
+	cr_assert_eq(fx->f[0].kind, LM_FX_ORPHAN);
+	cr_assert_eq(fx->latest, 0);
+	lm_delta_forensics_free(fx);
+}
