@@ -136,6 +136,7 @@ struct fx {
 	const char **logmeta, **stats, **cstats;   /* cstats: the current metadata's */
 	size_t nlogmeta, nstats, caplogmeta, capstats, ncstats, capcstats;
 	bool have_current;         /* the current metadata parsed */
+	uint32_t raw_marks;        /* raw scans so far (struct snap raw_mark) */
 	struct vcur *vc;           /* each metadata version's current snapshot */
 	size_t nvc, capvc;
 	const char **chosen;       /* base names of the metadata versions' files */
@@ -656,12 +657,11 @@ static int raw_scan(struct fx *x, const char *b, size_t n, struct raw_doc *d, ui
 
 static int raw_take(struct fx *x, const struct ice_version_desc *v, const char *b, size_t n)
 {
-	static uint32_t marks;
 	struct raw_doc d;
 	int rc;
 
 	memset(&d, 0, sizeof(d));
-	rc = raw_scan(x, b, n, &d, ++marks);
+	rc = raw_scan(x, b, n, &d, ++x->raw_marks);
 	for (size_t i = 0; !rc && i < d.log.n + d.stats.n; i++) {
 		const struct raw_str *r = i < d.log.n ? &d.log.v[i] : &d.stats.v[i - d.log.n];
 		char *sv = lm_strndup(r->p, r->n);
