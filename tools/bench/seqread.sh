@@ -7,7 +7,9 @@
 #
 # Environment: LM_BUILD (build dir with lakemount and tools/s3/lm-s3put; default
 # <repo>/build), LM_BENCH_OPTS (extra -o options for lakemount, e.g. max_memory=256M),
-# LM_RGW_PORT (optional). Needs root (Ceph; apt installs s3fs/rclone when missing).
+# LM_RGW_PORT (optional), LM_BENCH_RA_KB (1024: one more lakemount row per round with
+# the mount's /sys/class/bdi/<dev>/read_ahead_kb set to that — 1 MiB FUSE reads; 0 = no
+# such row). Needs root (Ceph; apt installs s3fs/rclone when missing).
 #
 # What it does: starts its own RGW (LM_RGW_STORE=bluestore) in a scratch folder, uploads
 #   bench/tbl/big.bin             SIZE MiB of random bytes inside a one-version Delta table
@@ -18,7 +20,8 @@
 # then measures, median of N cold runs (a fresh mount each run; one warm-up GET first
 # so the server side is equally warm for everyone):
 #   curl GET of the object        (SigV4 by curl: plain key names only)
-#   lakemount: cat tbl/@v0/big.bin > /dev/null, and plain/big.bin
+#   lakemount: cat tbl/@v0/big.bin > /dev/null, and plain/big.bin (also with a larger
+#                                 kernel readahead for the mount, LM_BENCH_RA_KB)
 #   s3fs, rclone mount: cat bench/tbl/big.bin > /dev/null
 # and peak RSS (VmHWM) of each daemon; P5: 4 cats of the 4 files at once, aggregate
 # MB/s and the daemon's peak RSS, for lakemount (default options) and the peers.
@@ -40,6 +43,7 @@ while [ $# -gt 0 ]; do
 	esac
 done
 P5_MB=${LM_BENCH_P5_MB:-256}
+RA_KB=${LM_BENCH_RA_KB:-1024}   # an extra lakemount row with this bdi read_ahead_kb; 0 = none
 
 die() { echo "seqread: $*" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || die "needs root (Ceph RGW, FUSE peers)"
@@ -180,10 +184,13 @@ server_ticks() { local t=0 p; for p in $LM_RGW_PIDS; do t=$((t + $(ticks "$p")))
 secs() { awk -v t="$1" -v k="$TCK" 'BEGIN { printf "%.2f", t / k }'; }
 
 declare -A TIMES HWMS CPU SCPU
-one_run() { # TOOL WHICH LABEL
+one_run() { # TOOL WHICH LABEL [READ_AHEAD_KB]
 	local t0 t1 p c0 c1 s0 s1
 	mount_tool "$1"
 	p=$(path_of "$1" "$2")
+	# The mount's own readahead (the kernel's default is 128 KiB, so FUSE reads of
+	# 256 KiB under cat's FADV_SEQUENTIAL); only this mount's bdi is changed.
+	[ -n "${4:-}" ] && echo "$4" >"/sys/class/bdi/$(mountpoint -d "$MNT")/read_ahead_kb"
 	c0=$(ticks "$daemon_pid"); s0=$(server_ticks)
 	t0=$(now); cat "$p" >/dev/null; t1=$(now)
 	c1=$(ticks "$daemon_pid"); s1=$(server_ticks)
@@ -214,11 +221,14 @@ for run in $(seq 1 "$RUNS"); do
 	SCPU[curl]+="$(secs $((s1 - s0))) "
 	one_run lakemount tbl lm-table
 	one_run lakemount plain lm-plain
+	[ "$RA_KB" != 0 ] && one_run lakemount plain lm-ra "$RA_KB"
 	one_run s3fs tbl s3fs
 	one_run rclone tbl rclone
 	echo "   round $run done"
 done
-for l in curl lm-table lm-plain s3fs rclone; do
+LABELS="curl lm-table lm-plain"
+[ "$RA_KB" != 0 ] && LABELS+=" lm-ra"
+for l in $LABELS s3fs rclone; do
 	RES[$l]=$(printf '%s\n' ${TIMES[$l]} | median)
 	CPUM[$l]=$(printf '%s\n' ${CPU[$l]} | median)
 	SCPUM[$l]=$(printf '%s\n' ${SCPU[$l]} | median)
@@ -263,6 +273,7 @@ row() { # LABEL TITLE
 row curl "curl GET (ceiling)"
 row lm-table "lakemount tbl/@v0/big.bin"
 row lm-plain "lakemount plain/big.bin"
+[ "$RA_KB" != 0 ] && row lm-ra "lakemount plain, ra ${RA_KB}K"
 row s3fs "s3fs"
 row rclone "rclone mount"
 echo
