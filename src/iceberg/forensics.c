@@ -40,6 +40,7 @@
  * once; the rest is linear in (snapshots x manifests per snapshot + entries). */
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,6 +72,7 @@ struct rec {
 	uint8_t role;
 	int32_t first_o, last_o;   /* snapshot ordinals (commit order), -1 none */
 	int32_t man;               /* index into manifests when role is R_MANIFEST, else -1 */
+	int32_t pre;               /* index into the prefetched objects, or -1 */
 	int32_t last_snap_o;       /* missing: last ordinal appended to snaps */
 	int64_t *snaps;            /* missing: referencing snapshot ids (capped) */
 	size_t nsnaps, nsnaps_total;
@@ -108,6 +110,15 @@ struct snap {
 	const char *word, *msg;
 };
 
+struct pre_obj {
+	char *key;
+	size_t cap;
+	struct lm_buf buf;
+	int rc;
+	struct lm_err err;
+	bool done;                 /* fetched, bytes not handed over yet */
+};
+
 struct vcur {
 	int64_t n;                 /* metadata version */
 	bool has;
@@ -136,6 +147,9 @@ struct fx {
 	const char **logmeta, **stats, **cstats;   /* cstats: the current metadata's */
 	size_t nlogmeta, nstats, caplogmeta, capstats, ncstats, capcstats;
 	bool have_current;         /* the current metadata parsed */
+	struct pre_obj *pre;       /* objects fetched ahead (remote stores) */
+	size_t npre, cappre;
+	uint64_t pre_bytes;
 	uint32_t raw_marks;        /* raw scans so far (struct snap raw_mark) */
 	struct vcur *vc;           /* each metadata version's current snapshot */
 	size_t nvc, capvc;
@@ -234,6 +248,7 @@ static ssize_t rec_get(struct fx *x, const char *path, bool create)
 		return -1;
 	x->r[x->nr].first_o = x->r[x->nr].last_o = x->r[x->nr].last_snap_o = -1;
 	x->r[x->nr].man = -1;
+	x->r[x->nr].pre = -1;
 	x->tab[j] = (uint32_t)x->nr + 1;
 	return (ssize_t)x->nr++;
 }
@@ -795,14 +810,153 @@ static ssize_t place(struct fx *x, const char *raw, struct lm_err *e2)
 
 static int fetch(struct fx *x, const struct rec *r, size_t cap, struct lm_buf *b, struct lm_err *e2)
 {
-	char *key = lm_path_join(x->key, r->path);
+	char *key;
 	int rc;
 
+	if (r->pre >= 0 && x->pre[r->pre].done) {   /* fetched ahead: hand the bytes over */
+		struct pre_obj *o = &x->pre[r->pre];
+
+		rc = o->rc;
+		if (rc) {
+			*e2 = o->err;
+		} else {
+			lm_buf_free(b);
+			*b = o->buf;
+			lm_buf_init(&o->buf, 0);
+		}
+		o->done = false;
+		return rc;
+	}
+	key = lm_path_join(x->key, r->path);
 	if (!key)
 		return ENOMEM;
 	rc = lm_store_get_all(x->store, key, cap, b, NULL, e2);
 	free(key);
 	return rc;
+}
+
+/* ---------- fetching ahead (remote stores) ----------
+ * On S3 every manifest list and manifest is a round trip; walking thousands of
+ * snapshots one GET at a time takes minutes. Before the walk, the manifest lists and
+ * then the manifests they name are fetched by a few threads (bytes only, up to
+ * PRE_BYTES in all; the rest is fetched on demand). The walk itself is unchanged. */
+#define PRE_THREADS 8
+#define PRE_BYTES ((uint64_t)1 << 30)
+
+struct pre_run {
+	struct fx *x;
+	size_t lo, hi;             /* x->pre[lo..hi) */
+	size_t next;
+	pthread_mutex_t mu;
+};
+
+static void *pre_worker(void *ud)
+{
+	struct pre_run *p = ud;
+
+	for (;;) {
+		struct pre_obj *o;
+		size_t i;
+
+		pthread_mutex_lock(&p->mu);
+		i = p->next++;
+		pthread_mutex_unlock(&p->mu);
+		if (i >= p->hi)
+			return NULL;
+		o = &p->x->pre[i];
+		lm_err_init(&o->err);
+		o->rc = lm_store_get_all(p->x->store, o->key, o->cap, &o->buf, NULL, &o->err);
+		o->done = true;
+	}
+}
+
+static void pre_fetch(struct fx *x, size_t lo, size_t hi)
+{
+	struct pre_run p = { .x = x, .lo = lo, .hi = hi, .next = lo };
+	pthread_t th[PRE_THREADS];
+	int n = 0;
+
+	pthread_mutex_init(&p.mu, NULL);
+	for (; n < PRE_THREADS && (size_t)n < hi - lo; n++)
+		if (pthread_create(&th[n], NULL, pre_worker, &p))
+			break;
+	pre_worker(&p);            /* this thread helps too */
+	for (int k = 0; k < n; k++)
+		pthread_join(th[k], NULL);
+	pthread_mutex_destroy(&p.mu);
+}
+
+/* Queue record k (present, not queued yet) for fetching ahead; 0 or ENOMEM. */
+static int pre_add(struct fx *x, ssize_t k, size_t cap)
+{
+	struct rec *r = &x->r[k];
+	struct pre_obj *o;
+
+	if (k < 0 || !r->present || r->pre >= 0 || x->pre_bytes + r->size > PRE_BYTES)
+		return 0;
+	if (grow((void **)&x->pre, &x->cappre, x->npre + 1, sizeof(*x->pre)))
+		return ENOMEM;
+	o = &x->pre[x->npre];
+	memset(o, 0, sizeof(*o));
+	o->key = lm_path_join(x->key, r->path);
+	if (!o->key)
+		return ENOMEM;
+	o->cap = cap;
+	lm_buf_init(&o->buf, cap);
+	r->pre = (int32_t)x->npre++;
+	x->pre_bytes += r->size;
+	return 0;
+}
+
+/* Manifest lists, then the manifests they name. Placement errors are left to the
+ * walk (it reports them); only ENOMEM fails here. */
+static int prefetch(struct fx *x)
+{
+	size_t lo = x->npre;
+
+	for (size_t i = 0; i < x->ns; i++) {
+		ssize_t k;
+
+		if (!x->s[i].list)
+			continue;
+		k = place(x, x->s[i].list, NULL);
+		if (k == -1 || pre_add(x, k, ICE_MAX_MANIFEST_LIST))
+			return ENOMEM;
+	}
+	if (x->npre > lo)
+		pre_fetch(x, lo, x->npre);
+	lo = x->npre;
+	for (size_t i = 0; i < x->ns; i++) {
+		struct lm_iceberg_manifest_list ml;
+		const struct pre_obj *o;
+		ssize_t k;
+
+		for (size_t j = 0; j < x->s[i].nmanifests; j++) {
+			k = place(x, x->s[i].manifests[j], NULL);
+			if (k == -1 || pre_add(x, k, ICE_MAX_MANIFEST))
+				return ENOMEM;
+		}
+		if (!x->s[i].list || (k = place(x, x->s[i].list, NULL)) < 0 || x->r[k].pre < 0)
+			continue;
+		o = &x->pre[x->r[k].pre];
+		if (!o->done || o->rc)
+			continue;
+		lm_iceberg_manifest_list_init(&ml);
+		if (!lm_iceberg_manifest_list_parse(o->buf.data, o->buf.len, NULL, &ml, NULL)) {
+			for (size_t j = 0; j < ml.n; j++) {
+				ssize_t q = place(x, ml.v[j].path, NULL);
+
+				if (q == -1 || pre_add(x, q, ICE_MAX_MANIFEST)) {
+					lm_iceberg_manifest_list_free(&ml);
+					return ENOMEM;
+				}
+			}
+		}
+		lm_iceberg_manifest_list_free(&ml);
+	}
+	if (x->npre > lo)
+		pre_fetch(x, lo, x->npre);
+	return 0;
 }
 
 static void man_fail(struct fx *x, struct man *m, int code, const char *word, const char *path,
@@ -1371,6 +1525,11 @@ static void fx_state_free(struct fx *x)
 	free(x->logmeta);
 	free(x->stats);
 	free(x->cstats);
+	for (size_t i = 0; i < x->npre; i++) {
+		free(x->pre[i].key);
+		lm_buf_free(&x->pre[i].buf);
+	}
+	free(x->pre);
 	free(x->vc);
 	free(x->chosen);
 	free(x->heads);
@@ -1436,6 +1595,10 @@ int lm_iceberg_forensics_run(struct lm_table *t, int64_t now_ms, int64_t min_age
 			rc = lm_err_set(err, ENOMEM, "out of memory");
 			goto out;
 		}
+	}
+	if (!strncmp(x.store->uri, "s3://", 5) && (rc = prefetch(&x))) {
+		rc = lm_err_set(err, ENOMEM, "out of memory");
+		goto out;
 	}
 	/* Walk every snapshot once (each distinct manifest is read once). */
 	for (size_t o = 0; o < x.ns; o++) {
