@@ -168,7 +168,7 @@ path_of() { # TOOL WHICH
 	esac
 }
 
-declare -A RES RSS CPUM SCPUM
+declare -A RES RSS CPUM SCPUM RCPUM
 CURL_GET=(curl -sS -f --aws-sigv4 "aws:amz:us-east-1:s3" --user "$KEY:$SECRET"
 	-H "x-amz-content-sha256: UNSIGNED-PAYLOAD" -o /dev/null "$EP/$B/bench/tbl/big.bin")
 curl_get() { "${CURL_GET[@]}"; }
@@ -183,7 +183,7 @@ ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
 server_ticks() { local t=0 p; for p in $LM_RGW_PIDS; do t=$((t + $(ticks "$p"))); done; echo "$t"; }
 secs() { awk -v t="$1" -v k="$TCK" 'BEGIN { printf "%.2f", t / k }'; }
 
-declare -A TIMES HWMS CPU SCPU
+declare -A TIMES HWMS CPU SCPU RCPU
 one_run() { # TOOL WHICH LABEL [READ_AHEAD_KB]
 	local t0 t1 p c0 c1 s0 s1
 	mount_tool "$1"
@@ -192,13 +192,14 @@ one_run() { # TOOL WHICH LABEL [READ_AHEAD_KB]
 	# 256 KiB under cat's FADV_SEQUENTIAL); only this mount's bdi is changed.
 	[ -n "${4:-}" ] && echo "$4" >"/sys/class/bdi/$(mountpoint -d "$MNT")/read_ahead_kb"
 	c0=$(ticks "$daemon_pid"); s0=$(server_ticks)
-	t0=$(now); cat "$p" >/dev/null; t1=$(now)
+	t0=$(now); /usr/bin/time -f "%U %S" -o "$W/cat.time" cat "$p" >/dev/null; t1=$(now)
 	c1=$(ticks "$daemon_pid"); s1=$(server_ticks)
 	HWMS[$3]+="$(hwm_kib "$daemon_pid") "
 	unmount
 	TIMES[$3]+="$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }') "
 	CPU[$3]+="$(secs $((c1 - c0))) "
 	SCPU[$3]+="$(secs $((s1 - s0))) "
+	RCPU[$3]+="$(awk '{ printf "%.2f", $1 + $2 }' "$W/cat.time") "
 }
 
 echo "== correctness: sha256 through lakemount (not timed)"
@@ -232,8 +233,9 @@ for l in $LABELS s3fs rclone; do
 	RES[$l]=$(printf '%s\n' ${TIMES[$l]} | median)
 	CPUM[$l]=$(printf '%s\n' ${CPU[$l]} | median)
 	SCPUM[$l]=$(printf '%s\n' ${SCPU[$l]} | median)
+	[ -n "${RCPU[$l]:-}" ] && RCPUM[$l]=$(printf '%s\n' ${RCPU[$l]} | median)
 	[ -n "${HWMS[$l]:-}" ] && RSS[$l]=$(printf '%s\n' ${HWMS[$l]} | sort -n | tail -1)
-	echo "   $l seconds: ${TIMES[$l]} client CPU s: ${CPU[$l]} server CPU s: ${SCPU[$l]}${HWMS[$l]:+ peak RSS KiB: ${HWMS[$l]}}"
+	echo "   $l seconds: ${TIMES[$l]} client CPU s: ${CPU[$l]} server CPU s: ${SCPU[$l]}${HWMS[$l]:+ peak RSS KiB: ${HWMS[$l]}}${RCPU[$l]:+ cat CPU s: ${RCPU[$l]}}"
 done
 
 bench_p5() { # TOOL LABEL
@@ -260,15 +262,18 @@ echo "== load average $(cut -d' ' -f1-3 /proc/loadavg) at the end"
 echo
 echo "sequential read of a $SIZE_MB MiB object, median of $RUNS (MB = 10^6 B)"
 echo "client CPU = CPU seconds of curl or of the FUSE daemon during the read; server CPU ="
-echo "Ceph's (radosgw + osd + mon); both per GiB read"
-printf '%-30s %6s %8s %9s %9s %9s\n' "what" "MB/s" "vs curl" "peak RSS" "cli CPU" "srv CPU"
+echo "Ceph's (radosgw + osd + mon); cat CPU = the reading cat's (the kernel's page-cache"
+echo "copy to it, readahead); all per GiB read"
+printf '%-30s %6s %8s %9s %9s %9s %9s\n' "what" "MB/s" "vs curl" "peak RSS" "cli CPU" "srv CPU" "cat CPU"
 row() { # LABEL TITLE
 	local t=${RES[$1]} r=""
 	[ -n "${RSS[$1]:-}" ] && r="$((RSS[$1] / 1024)) MiB"
-	printf '%-30s %6s %7.2f× %9s %8ss %8ss\n' "$2" "$(mbps "$SIZE" "$t")" \
+	local k="-"
+	[ -n "${RCPUM[$1]:-}" ] && k="$(awk -v x="${RCPUM[$1]}" -v m="$SIZE_MB" 'BEGIN { printf "%.2fs", x * 1024 / m }')"
+	printf '%-30s %6s %7.2f× %9s %8ss %8ss %9s\n' "$2" "$(mbps "$SIZE" "$t")" \
 		"$(awk -v a="$c" -v b="$t" 'BEGIN { print a / b }')" "$r" \
 		"$(awk -v x="${CPUM[$1]}" -v m="$SIZE_MB" 'BEGIN { printf "%.2f", x * 1024 / m }')" \
-		"$(awk -v x="${SCPUM[$1]}" -v m="$SIZE_MB" 'BEGIN { printf "%.2f", x * 1024 / m }')"
+		"$(awk -v x="${SCPUM[$1]}" -v m="$SIZE_MB" 'BEGIN { printf "%.2f", x * 1024 / m }')" "$k"
 }
 row curl "curl GET (ceiling)"
 row lm-table "lakemount tbl/@v0/big.bin"
