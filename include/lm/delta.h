@@ -173,6 +173,23 @@ int lm_delta_ckpt_decode(const struct lm_parquet_meta *m, const struct lm_delta_
 			 uint32_t rg, const uint8_t *const *chunks, const size_t *lens,
 			 struct lm_delta_commit *out, struct lm_err *err);
 
+/* Where lm_delta_ckpt_decode_to() hands the add actions instead of out->adds: add() is
+ * called once per add row, in row order; a's strings live in out's arena (the path is
+ * left where its Parquet page was decompressed, NUL-terminated in place: no copy) and
+ * path_len is strlen(a->path). A non-zero return stops the decode with that code (the
+ * sink fills err). */
+struct lm_delta_ckpt_sink {
+	/* Optional, first: how many add() calls follow (unless the decode fails). */
+	int (*begin)(void *ud, size_t n_adds, struct lm_err *err);
+	int (*add)(void *ud, const struct lm_delta_file_action *a, size_t path_len,
+		   struct lm_err *err);
+	void *ud;
+};
+int lm_delta_ckpt_decode_to(const struct lm_parquet_meta *m, const struct lm_delta_ckpt_plan *p,
+			    uint32_t rg, const uint8_t *const *chunks, const size_t *lens,
+			    const struct lm_delta_ckpt_sink *sink, struct lm_delta_commit *out,
+			    struct lm_err *err);
+
 /* _delta_log/_last_checkpoint. */
 struct lm_delta_last_checkpoint {
 	int64_t version;

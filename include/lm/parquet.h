@@ -280,6 +280,12 @@ struct lm_parquet_column {
 	uint64_t *offsets;        /* byte arrays: num_values + 1 entries */
 	uint8_t *data;
 	size_t data_len;
+	/* Instead of offsets/data when read with lm_parquet_read_opts.alloc (BYTE_ARRAY
+	 * only): value k is sv[k], svlen[k] bytes followed by a NUL (the value may hold NULs
+	 * itself: compare svlen with strlen when that matters). The bytes stay where the
+	 * page was decompressed, in blocks from the caller's allocator. */
+	const uint8_t **sv;
+	uint32_t *svlen;
 };
 
 /* Make c safe to free (all empty). column_read does it itself. */
@@ -293,10 +299,32 @@ int lm_parquet_column_read(const struct lm_parquet_meta *m, uint32_t rg, uint32_
 /* Idempotent. */
 void lm_parquet_column_free(struct lm_parquet_column *c);
 
+/* Options of lm_parquet_column_read_ex(). */
+struct lm_parquet_read_opts {
+	/* When set, the values of a BYTE_ARRAY column are not copied out of their pages:
+	 * each page holding PLAIN values (and the dictionary page) is decompressed into a
+	 * block of alloc(alloc_ud, n) bytes and its values are NUL-terminated in place (the
+	 * 4-byte length that follows a value becomes its NUL); DELTA_* pages write their
+	 * values into such blocks. The column gets sv/svlen. The blocks belong to the
+	 * caller — typically an arena that outlives the column — and are never freed by
+	 * the decoder, also not on failure. alloc returns NULL on ENOMEM. */
+	void *(*alloc)(void *ud, size_t n);
+	void *alloc_ud;
+};
+
+/* lm_parquet_column_read() with options (ro may be NULL). */
+int lm_parquet_column_read_ex(const struct lm_parquet_meta *m, uint32_t rg, uint32_t col,
+			      const void *chunk, size_t len, const struct lm_parquet_read_opts *ro,
+			      struct lm_parquet_column *out, struct lm_err *err);
+
 /* Value k of a byte-array column; its length goes to *len. */
 static inline const uint8_t *lm_parquet_column_bytes(const struct lm_parquet_column *c,
 						     size_t k, size_t *len)
 {
+	if (c->sv) {
+		*len = c->svlen[k];
+		return c->sv[k];
+	}
 	*len = (size_t)(c->offsets[k + 1] - c->offsets[k]);
 	return c->data + c->offsets[k];
 }

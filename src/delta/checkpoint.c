@@ -2,9 +2,11 @@
  * multi-part Parquet, UUID-named v2 checkpoints in JSON or Parquet, and the sidecar
  * files a v2 checkpoint names (_delta_log/_sidecars/). Parquet is read with ranged
  * requests: the tail (footer), then per row group only the byte ranges of the needed
- * column chunks (neighbours closer than MERGE_GAP are fetched together), so memory is
- * bounded by two row groups' needed columns (two are decoded at once, on this thread
- * and a helper) plus the live-file table.
+ * column chunks (neighbours closer than MERGE_GAP are fetched together), by up to
+ * CK_THREADS threads at once. Memory beyond the decoded strings and the live-file
+ * table is bounded by one row group's needed columns per thread: the add rows go
+ * straight into the replay's slots, the path strings stay where their pages were
+ * decompressed (and become the file list's).
  * Owns nothing beyond the call. May call: store, format (parquet, delta_checkpoint,
  * delta_actions), delta/replay, util. */
 #include <errno.h>
@@ -12,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "delta_int.h"
 #include "lm/log.h"
@@ -58,67 +62,64 @@ static int get_exact(const struct lm_delta_io *io, const char *key, uint64_t off
 	return 0;
 }
 
-/* One row group in flight: its fetched column chunks and its decoded actions. */
-struct rgjob {
-	const struct lm_parquet_meta *m;
-	const struct lm_delta_ckpt_plan *plan;
-	uint32_t g;
-	const uint8_t *ptr[LM_DELTA_CK_NCOLS];
-	size_t lens[LM_DELTA_CK_NCOLS];
-	struct piece pieces[LM_DELTA_CK_NCOLS];
-	size_t npieces;
-	struct lm_delta_commit c;
-	struct lm_err err;
-	int rc;
+/* Map the whole pages of [p, p + n) with one system call, ahead of writing them all,
+ * instead of taking a page fault on each (a third cheaper here). */
+static void prefault(void *p, size_t n)
+{
+#ifdef MADV_POPULATE_WRITE
+	long v = sysconf(_SC_PAGESIZE);
+	size_t pg = v > 0 ? (size_t)v : 4096;
+	uintptr_t a, e;
+
+	a = ((uintptr_t)p + pg - 1) & ~(uintptr_t)(pg - 1);
+	e = ((uintptr_t)p + n) & ~(uintptr_t)(pg - 1);
+	if (e > a + 16 * pg)
+		(void)madvise((void *)a, e - a, MADV_POPULATE_WRITE);
+#else
+	(void)p;
+	(void)n;
+#endif
+}
+
+/* A thread's buffer for the fetched column chunks of one row group (reused). */
+struct fbuf {
+	uint8_t *p;
+	size_t cap;
 };
 
-static void job_init(struct rgjob *j, const struct lm_parquet_meta *m,
-		     const struct lm_delta_ckpt_plan *plan, uint32_t g)
-{
-	memset(j, 0, sizeof(*j));
-	j->m = m;
-	j->plan = plan;
-	j->g = g;
-	lm_delta_commit_init(&j->c);
-	lm_err_init(&j->err);
-}
-
-static void job_free(struct rgjob *j)
-{
-	for (size_t i = 0; i < j->npieces; i++)
-		free(j->pieces[i].buf);
-	j->npieces = 0;
-	lm_delta_commit_free(&j->c);
-}
-
-/* The needed column chunks of row group j->g: from the tail already read, else in as
- * few ranged reads as sensible. */
+/* The needed column chunks of row group g: from the tail already read, else in as few
+ * ranged reads as sensible, into b. */
 static int fetch_rg(const struct lm_delta_io *io, const char *key, const struct piece *tail,
-		    struct rgjob *j, struct lm_err *err)
+		    const struct lm_parquet_meta *m, const struct lm_delta_ckpt_plan *plan,
+		    uint32_t g, struct fbuf *b, const uint8_t **ptr, size_t *lens,
+		    struct lm_err *err)
 {
 	struct range rs[LM_DELTA_CK_NCOLS];
-	size_t nr = 0;
+	struct piece pc[LM_DELTA_CK_NCOLS];
+	size_t nr = 0, np = 0, total = 0, at = 0;
 	int rc;
 
 	for (int i = 0; i < LM_DELTA_CK_NCOLS; i++) {
 		const struct lm_parquet_chunk *ch;
 
-		if (j->plan->col[i] < 0)
+		ptr[i] = NULL;
+		lens[i] = 0;
+		if (plan->col[i] < 0)
 			continue;
-		ch = &j->m->row_groups[j->g].chunks[j->plan->col[i]];
+		ch = &m->row_groups[g].chunks[plan->col[i]];
 		if (ch->offset >= tail->off && ch->offset + ch->length <= tail->off + tail->len) {
-			j->ptr[i] = tail->buf + (ch->offset - tail->off);
-			j->lens[i] = (size_t)ch->length;
+			ptr[i] = tail->buf + (ch->offset - tail->off);
+			lens[i] = (size_t)ch->length;
 			continue;
 		}
 		rs[nr++] = (struct range){ .off = ch->offset, .len = ch->length, .idx = i };
 	}
 	if (nr)
 		qsort(rs, nr, sizeof(*rs), range_cmp);
+	/* the pieces: neighbours closer than MERGE_GAP are read together */
 	for (size_t i = 0; i < nr;) {
 		uint64_t lo = rs[i].off, hi = rs[i].off + rs[i].len;
 		size_t k = i + 1;
-		struct piece *pc = &j->pieces[j->npieces];
 
 		while (k < nr && rs[k].off <= hi + MERGE_GAP) {
 			if (rs[k].off + rs[k].len > hi)
@@ -128,38 +129,116 @@ static int fetch_rg(const struct lm_delta_io *io, const char *key, const struct 
 		if (hi - lo > MAX_RANGE)
 			return lm_err_set(err, LM_ETOOBIG,
 					  "%s: row group %u needs %llu bytes in one piece (cap %llu)", key,
-					  j->g, (unsigned long long)(hi - lo), (unsigned long long)MAX_RANGE);
-		pc->off = lo;
-		pc->len = hi - lo;
-		pc->buf = malloc(pc->len ? (size_t)pc->len : 1);
-		if (!pc->buf)
-			return lm_err_set(err, ENOMEM, "out of memory");
-		j->npieces++;
-		rc = get_exact(io, key, lo, hi - lo, pc->buf, NULL, err);
-		if (rc)
-			return rc;
-		for (size_t q = i; q < k; q++) {
-			j->ptr[rs[q].idx] = pc->buf + (rs[q].off - lo);
-			j->lens[rs[q].idx] = (size_t)rs[q].len;
-		}
+					  g, (unsigned long long)(hi - lo), (unsigned long long)MAX_RANGE);
+		pc[np++] = (struct piece){ .off = lo, .len = hi - lo };
+		total += (size_t)(hi - lo);
 		i = k;
 	}
+	if (total > b->cap) {
+		/* what it held is not needed: a new buffer, not a copy */
+		free(b->p);
+		b->cap = 0;
+		b->p = malloc(total);
+		if (!b->p)
+			return lm_err_set(err, ENOMEM, "out of memory");
+		b->cap = total;
+		prefault(b->p, total);
+	}
+	for (size_t i = 0; i < np; i++) {
+		pc[i].buf = b->p + at;
+		at += (size_t)pc[i].len;
+		rc = get_exact(io, key, pc[i].off, pc[i].len, pc[i].buf, NULL, err);
+		if (rc)
+			return rc;
+	}
+	for (size_t i = 0; i < nr; i++)
+		for (size_t k = 0; k < np; k++)
+			if (rs[i].off >= pc[k].off && rs[i].off + rs[i].len <= pc[k].off + pc[k].len) {
+				ptr[rs[i].idx] = pc[k].buf + (rs[i].off - pc[k].off);
+				lens[rs[i].idx] = (size_t)rs[i].len;
+				break;
+			}
 	return 0;
 }
 
-static void *decode_rg(void *arg)
-{
-	struct rgjob *j = arg;
+/* What became of one row group. */
+struct rgout {
+	struct lm_delta_commit c;   /* protocol/metaData/sidecars; the arena of its strings */
+	struct lm_delta_bulk b;     /* its adds, already in the replay's slots */
+	struct lm_err err;
+	int rc;
+	bool fetch_failed;          /* rc is about storage */
+	bool done;
+};
 
-	j->rc = lm_delta_ckpt_decode(j->m, j->plan, j->g, j->ptr, j->lens, &j->c, &j->err);
+/* The row groups of one file, taken in order by several threads. */
+struct ckwork {
+	const struct lm_delta_io *io;
+	const char *key;
+	const struct piece *tail;
+	const struct lm_parquet_meta *m;
+	const struct lm_delta_ckpt_plan *plan;
+	struct lm_delta_replay *r;  /* the adds go straight into its slots; NULL: into c */
+	struct rgout *out;
+	pthread_mutex_t mu;
+	uint32_t next;
+	bool stop;                  /* a row group failed: take no more */
+};
+
+static void *ck_worker(void *arg)
+{
+	struct ckwork *w = arg;
+	struct fbuf b = { 0 };
+
+	for (;;) {
+		const uint8_t *ptr[LM_DELTA_CK_NCOLS];
+		size_t lens[LM_DELTA_CK_NCOLS];
+		struct rgout *o;
+		uint32_t g;
+
+		pthread_mutex_lock(&w->mu);
+		if (w->stop || w->next >= w->m->nrow_groups) {
+			pthread_mutex_unlock(&w->mu);
+			break;
+		}
+		g = w->next++;
+		pthread_mutex_unlock(&w->mu);
+		o = &w->out[g];
+		o->rc = fetch_rg(w->io, w->key, w->tail, w->m, w->plan, g, &b, ptr, lens, &o->err);
+		o->fetch_failed = o->rc != 0;
+		if (!o->rc && w->r) {
+			struct lm_delta_ckpt_sink sink;
+
+			lm_delta_bulk_init(&o->b, w->r, g, w->io->resolve, w->io->ud, &o->c.arena);
+			sink = lm_delta_bulk_sink(&o->b);
+			o->rc = lm_delta_ckpt_decode_to(w->m, w->plan, g, ptr, lens, &sink, &o->c,
+							&o->err);
+			/* a failed row group's slots are free (its strings go with it) */
+			for (size_t k = 0; o->rc && k < o->b.n; k++)
+				w->r->f[o->b.base + k].path = NULL;
+		} else if (!o->rc) {
+			o->rc = lm_delta_ckpt_decode(w->m, w->plan, g, ptr, lens, &o->c, &o->err);
+		}
+		o->done = true;
+		if (o->rc) {
+			pthread_mutex_lock(&w->mu);
+			w->stop = true;
+			pthread_mutex_unlock(&w->mu);
+			if (w->r)   /* the row groups after it wait for their turn no more */
+				lm_delta_replay_bulk_abort(w->r);
+		}
+	}
+	free(b.p);
 	return NULL;
 }
 
-/* Move j's sidecars and checkpointMetadata to sc. */
-static int keep_sidecars(struct rgjob *j, struct lm_delta_commit *sc, const char *key,
+#define CK_THREADS 4
+
+/* Move c's sidecars and checkpointMetadata to sc. */
+static int keep_sidecars(struct lm_delta_commit *c, struct lm_delta_commit *sc, const char *key,
 			 struct lm_err *err)
 {
-	for (size_t i = 0; i < j->c.n_sidecars; i++) {
+	for (size_t i = 0; i < c->n_sidecars; i++) {
 		struct lm_delta_sidecar *d;
 
 		if (sc->n_sidecars >= MAX_SIDECARS)
@@ -174,23 +253,24 @@ static int keep_sidecars(struct rgjob *j, struct lm_delta_commit *sc, const char
 			sc->cap_sidecars = ncap;
 		}
 		d = &sc->sidecars[sc->n_sidecars++];
-		*d = j->c.sidecars[i];
-		d->path = lm_arena_strdup(&sc->arena, j->c.sidecars[i].path);
+		*d = c->sidecars[i];
+		d->path = lm_arena_strdup(&sc->arena, c->sidecars[i].path);
 		if (!d->path)
 			return lm_err_set(err, ENOMEM, "out of memory");
 	}
-	if (j->c.has_checkpoint_metadata) {
+	if (c->has_checkpoint_metadata) {
 		sc->has_checkpoint_metadata = true;
-		sc->checkpoint_version = j->c.checkpoint_version;
+		sc->checkpoint_version = c->checkpoint_version;
 	}
-	j->c.n_sidecars = 0;
+	c->n_sidecars = 0;
 	return 0;
 }
 
 /* One Parquet checkpoint or sidecar file into the replay. size: the listed size (0:
  * unknown, learnt with a HEAD). Sidecars named by the file go to *sc (appended).
- * Row groups are decoded two at a time (this thread and one helper), then loaded in
- * file order: at most two row groups' needed columns are held at once. */
+ * Row groups are fetched and decoded by up to CK_THREADS threads at once (this one
+ * included), each straight into the replay's slots, then brought in in file order;
+ * what stays of a row group once decoded is its strings. */
 static int load_parquet(const struct lm_delta_io *io, const char *key, uint64_t size,
 			int64_t version, struct lm_delta_replay *r, struct lm_delta_commit *sc,
 			bool *unusable, struct lm_err *err)
@@ -199,13 +279,16 @@ static int load_parquet(const struct lm_delta_io *io, const char *key, uint64_t 
 	struct lm_delta_ckpt_plan plan;
 	struct lm_obj_info info;
 	struct piece tail = { 0 };
-	struct rgjob job[2];
+	struct ckwork w;
+	pthread_t th[CK_THREADS];
+	int nth = 0;
 	size_t need = 0;
+	uint64_t rows = 0;
 	struct lm_err e2;
 	int rc;
 
-	job_init(&job[0], NULL, NULL, 0);
-	job_init(&job[1], NULL, NULL, 0);
+	memset(&w, 0, sizeof(w));
+	pthread_mutex_init(&w.mu, NULL);
 	lm_err_init(&e2);
 	if (!size) {
 		rc = lm_store_head(io->store, key, &info, err);
@@ -254,40 +337,92 @@ static int load_parquet(const struct lm_delta_io *io, const char *key, uint64_t 
 		rc = lm_err_set(err, rc, "%s: %s", key, e2.msg);
 		goto bad;
 	}
-	for (uint32_t g = 0; g < m->nrow_groups; g += 2) {
-		int nj = g + 1 < m->nrow_groups ? 2 : 1;
-		pthread_t th;
-		bool threaded = false;
+	for (uint32_t g = 0; g < m->nrow_groups; g++) {
+		if (m->row_groups[g].num_rows < 0) {
+			rc = lm_err_set(err, LM_EFORMAT, "%s: row group %u has %lld rows", key, g,
+					(long long)m->row_groups[g].num_rows);
+			goto bad;
+		}
+		rows += (uint64_t)m->row_groups[g].num_rows;
+	}
+	w.out = calloc(m->nrow_groups ? m->nrow_groups : 1, sizeof(*w.out));
+	if (!w.out) {
+		rc = lm_err_set(err, ENOMEM, "out of memory");
+		goto out;
+	}
+	for (uint32_t g = 0; g < m->nrow_groups; g++) {
+		lm_delta_commit_init(&w.out[g].c);
+		lm_err_init(&w.out[g].err);
+	}
+	w.io = io;
+	w.key = key;
+	w.tail = &tail;
+	w.m = m;
+	w.plan = &plan;
+	/* A fresh replay (or one holding only checkpoint rows) takes the adds directly:
+	 * at most one slot per row. */
+	if (plan.col[LM_DELTA_CK_ADD_PATH] >= 0 && (!r->n_e || r->unindexed) &&
+	    rows <= ((uint64_t)1 << 28)) {
+		/* (without the memory a footer's row count asks for — maybe a lying one —
+		 * the row groups go through commits, which check it) */
+		lm_err_init(&e2);
+		if (!lm_delta_replay_bulk_open(r, (size_t)rows, &e2))
+			w.r = r;
+	}
+	{
+		long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+		int want = ncpu < 1 ? 1 : ncpu > CK_THREADS ? CK_THREADS : (int)ncpu;
 
-		for (int k = 0; k < nj; k++) {
-			job_init(&job[k], m, &plan, g + (uint32_t)k);
-			rc = fetch_rg(io, key, &tail, &job[k], err);
+		if (want > (int)m->nrow_groups)
+			want = (int)m->nrow_groups;
+		while (nth + 1 < want && pthread_create(&th[nth], NULL, ck_worker, &w) == 0)
+			nth++;
+	}
+	ck_worker(&w);
+	for (int k = 0; k < nth; k++)
+		pthread_join(th[k], NULL);
+	if (w.r)
+		lm_delta_replay_bulk_close(r);
+	for (uint32_t g = 0; g < m->nrow_groups; g++) {
+		struct rgout *o = &w.out[g];
+
+		if (!o->done)
+			break;   /* after a failed one */
+		if (o->rc == ECANCELED) {
+			/* it gave up for another: say that one's trouble */
+			for (uint32_t k = g + 1; k < m->nrow_groups; k++)
+				if (w.out[k].done && w.out[k].rc && w.out[k].rc != ECANCELED) {
+					o = &w.out[k];
+					break;
+				}
+		}
+		o->done = false;   /* merged (or failed) */
+		if (o->rc && o->fetch_failed) {
+			*err = o->err;
+			rc = o->rc;
 			if (rc == ENOMEM || rc == LM_ETOOBIG)
 				goto bad;
-			if (rc)
-				goto store_err;
+			goto store_err;
 		}
-		if (nj == 2)
-			threaded = pthread_create(&th, NULL, decode_rg, &job[1]) == 0;
-		decode_rg(&job[0]);
-		if (threaded)
-			pthread_join(th, NULL);
-		else if (nj == 2)
-			decode_rg(&job[1]);
-		for (int k = 0; k < nj; k++) {
-			if (job[k].rc) {
-				rc = lm_err_set(err, job[k].rc, "%s: %s", key, job[k].err.msg);
-				goto bad;
-			}
-			rc = keep_sidecars(&job[k], sc, key, err);
-			if (rc)
-				goto bad;
-			rc = lm_delta_replay_load(r, version, &job[k].c, io->resolve, io->ud, &e2);
-			if (rc) {
-				rc = lm_err_set(err, rc, "%s: %s", key, e2.msg);
-				goto out;
-			}
-			job_free(&job[k]);
+		if (o->rc) {
+			rc = lm_err_set(err, o->rc, "%s: %s", key, o->err.msg);
+			goto bad;
+		}
+		rc = keep_sidecars(&o->c, sc, key, err);
+		if (rc)
+			goto bad;
+		if (w.r) {
+			rc = lm_delta_replay_meta(r, &o->c, &e2);
+			if (!rc)
+				rc = lm_delta_replay_bulk_merge(r, &o->b, version, &e2);
+			if (!rc && lm_delta_replay_adopt(r, &o->c.arena))
+				rc = lm_err_set(&e2, ENOMEM, "out of memory");
+		} else {
+			rc = lm_delta_replay_load(r, version, &o->c, io->resolve, io->ud, &e2);
+		}
+		if (rc) {
+			rc = lm_err_set(err, rc, "%s: %s", key, e2.msg);
+			goto out;
 		}
 	}
 	rc = 0;
@@ -303,8 +438,16 @@ bad:
 	if (rc != ENOMEM)
 		*unusable = true;
 out:
-	job_free(&job[0]);
-	job_free(&job[1]);
+	for (uint32_t g = 0; w.out && g < m->nrow_groups; g++) {
+		/* a row group decoded but not brought in: its slots would point into strings
+		 * freed here */
+		for (size_t k = 0; w.r && w.out[g].done && k < w.out[g].b.k; k++)
+			r->f[w.out[g].b.base + k].path = NULL;
+		lm_delta_bulk_free(&w.out[g].b);
+		lm_delta_commit_free(&w.out[g].c);
+	}
+	free(w.out);
+	pthread_mutex_destroy(&w.mu);
 	free(tail.buf);
 	lm_parquet_meta_free(m);
 	return rc;

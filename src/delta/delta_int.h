@@ -96,33 +96,57 @@ struct lm_delta_dvref {
 	char storage;          /* 'u', 'i', 'p' */
 };
 
-struct lm_delta_entry {
-	const char *path;      /* decoded key relative to the table root, or the raw log
-				* path when poisoned */
+/* What a slot of the replay holds beside its struct lm_file (struct lm_delta_replay.x). */
+struct lm_delta_slot {
 	const struct lm_delta_dvref *dv;  /* or NULL */
-	uint64_t size;
-	int64_t mtime_ms;
-	uint32_t flags;        /* LM_FILE_* */
 	uint32_t poisoned;     /* path could not be placed inside the table root */
-	int64_t deleted_rows;  /* DV cardinality (-1 unknown), 0 without a DV */
-	uint64_t hash;
 };
+
+/* A live file with a deletion vector, as @info lists them (lm_delta_replay_dv_list). */
+struct lm_delta_entry {
+	const char *path;
+	const struct lm_delta_dvref *dv;
+	int64_t deleted_rows;  /* DV cardinality (-1 unknown) */
+};
+
+struct lm_delta_strings;   /* refcounted string storage, see replay.c */
+struct lm_delta_dirs;      /* the folders of a bulk load's paths, see replay.c */
+struct lm_delta_bulk_turn;
 
 struct lm_delta_replay {
 	int64_t version;                 /* last applied version, -1 before any */
-	struct lm_delta_entry *e;        /* slots; e[i].path == NULL = free */
+	/* Slots: f[i] is a live file — path (the decoded key relative to the table root,
+	 * or the raw log path when poisoned), size, mtime, flags (LM_FILE_*), deleted rows
+	 * (DV cardinality, -1 unknown; 0 without a DV) — or free (path NULL). */
+	struct lm_file *f;
+	struct lm_delta_slot *x;         /* parallel to f; NULL while no slot has a DV or a
+					  * poisoned path */
+	uint64_t *hash;                  /* parallel to f once indexed, else NULL */
 	size_t n_e, cap_e;
+	struct lm_snapshot *f_owner;     /* f is this snapshot's file list (built from the
+					  * slots in path order): read-only, copied before the
+					  * replay changes it */
 	uint32_t *free_list;
 	size_t n_free, cap_free;
 	uint64_t *tab;                   /* open addressing: hash tag << 32 | index+1, 0 = empty */
 	size_t tab_cap, live;
 	size_t poisoned_live;
 	char poison_msg[LM_ERR_MSG];            /* first poisoned path still live, for messages */
-	struct lm_arena strings;
+	struct lm_delta_strings *strings; /* every string a slot points to; shared with the
+					   * snapshots built from the slots */
 	bool unindexed;                  /* entries appended by a checkpoint load, tab not
 					  * built yet (done by the next apply) */
-	struct lm_arena *adopted;        /* checkpoint row groups' string arenas */
-	size_t n_adopted, cap_adopted;
+	struct lm_delta_bulk_turn *turn; /* a bulk load in progress: the row groups take their
+					  * slots in order (replay.c) */
+	void *keys;                      /* the first level of the path sort, made by bulk
+					  * loads while the strings are at hand: one per slot
+					  * below keys_n (and as much scratch), NULL once the
+					  * slots change otherwise (replay.c) */
+	size_t keys_n, keys_cap;
+	struct lm_delta_dirs *dirs;      /* the folders the keys name (replay.c) */
+	size_t scanned;                  /* actions applied without an index (replay.c) */
+	bool dedup_pending;              /* keys a checkpoint held twice are to be merged
+					  * as an index build would have */
 	/* protocol/metadata state */
 	bool has_protocol, has_metadata;
 	int min_reader;
@@ -156,13 +180,65 @@ int lm_delta_replay_apply(struct lm_delta_replay *r, int64_t v,
  * arena over (its strings are not copied). */
 int lm_delta_replay_load(struct lm_delta_replay *r, int64_t v, struct lm_delta_commit *c,
 			 lm_delta_resolve_fn fn, void *ud, struct lm_err *err);
+/* Keep arena a (moved; a is left empty) alive as long as the replay's strings. */
+int lm_delta_replay_adopt(struct lm_delta_replay *r, struct lm_arena *a);
+/* The protocol / metaData of c (a checkpoint part's rows), as a commit applies them. */
+int lm_delta_replay_meta(struct lm_delta_replay *r, const struct lm_delta_commit *c,
+			 struct lm_err *err);
+
+/* A checkpoint part loaded by several threads at once (checkpoint.c): bulk_open makes
+ * room for up to max more slots (r must be fresh or hold only appended checkpoint rows,
+ * r->unindexed); each thread decodes row groups through a struct lm_delta_bulk of its
+ * own (one per row group), whose sink appends the adds straight into the slots;
+ * bulk_merge then brings one row group's outcome into r (in row group order, on the
+ * calling thread), and bulk_close ends the load. */
+struct lm_delta_bulk_exc {
+	size_t slot;
+	const struct lm_delta_dvref *dv;
+	bool poisoned;
+};
+
+struct lm_delta_bulk {
+	struct lm_delta_replay *r;
+	lm_delta_resolve_fn fn;
+	void *ud;
+	struct lm_arena *arena;          /* strings made here (decoded keys, DV refs) */
+	uint32_t rg;                     /* its row group: slots are handed out in their order */
+	size_t base, n, k;               /* slots base .. base + n - 1, k filled */
+	struct lm_delta_bulk_exc *exc;   /* slots with a DV or a poisoned path */
+	size_t n_exc, cap_exc;
+	char why[LM_ERR_MSG];            /* first refusal of a path */
+	void *dcache;                    /* folders met last (replay.c) */
+	bool dcache_ok, dirs_off;
+};
+
+int lm_delta_replay_bulk_open(struct lm_delta_replay *r, size_t max, struct lm_err *err);
+/* b for row group rg (of the file bulk_open was called for), whose strings live in
+ * arena. */
+void lm_delta_bulk_init(struct lm_delta_bulk *b, struct lm_delta_replay *r, uint32_t rg,
+			lm_delta_resolve_fn fn, void *ud, struct lm_arena *arena);
+/* A row group failed: the threads waiting for their turn give up. */
+void lm_delta_replay_bulk_abort(struct lm_delta_replay *r);
+void lm_delta_bulk_free(struct lm_delta_bulk *b);
+/* The sink to hand lm_delta_ckpt_decode_to(). */
+struct lm_delta_ckpt_sink lm_delta_bulk_sink(struct lm_delta_bulk *b);
+int lm_delta_replay_bulk_merge(struct lm_delta_replay *r, struct lm_delta_bulk *b,
+			       int64_t v, struct lm_err *err);
+/* The end of the file's load (after every thread is done). */
+void lm_delta_replay_bulk_close(struct lm_delta_replay *r);
 /* Mark the replay broken from version v on (sticky). */
 void lm_delta_replay_break(struct lm_delta_replay *r, int64_t v, const struct lm_err *why);
 /* Whether the state at r->version can be shown; fills err when not. */
 int lm_delta_replay_check(const struct lm_delta_replay *r, struct lm_err *err);
-/* Materialise the live files as a snapshot. */
-int lm_delta_replay_snapshot(const struct lm_delta_replay *r, int64_t commit_ms,
+/* Materialise the live files as a snapshot: the slots are sorted by path in place
+ * (and compacted) and handed to the snapshot without a copy; the replay reads them from
+ * there until it next changes them. */
+int lm_delta_replay_snapshot(struct lm_delta_replay *r, int64_t commit_ms,
 			     struct lm_snapshot **out, struct lm_err *err);
+/* The live files with a deletion vector, sorted by path: *out is one malloc'd block
+ * (free it alone), valid until the replay next changes. */
+int lm_delta_replay_dv_list(const struct lm_delta_replay *r,
+			    const struct lm_delta_entry ***out, size_t *n);
 
 /* ---- checkpoints (checkpoint.c) ---- */
 

@@ -641,9 +641,9 @@ static int fx_base(const struct lm_delta_io *io, const struct lm_delta_log *l, s
 			for (size_t e = 0; e < r->n_e; e++) {
 				ssize_t q;
 
-				if (!r->e[e].path || r->e[e].poisoned)
+				if (!r->f[e].path || (r->x && r->x[e].poisoned))
 					continue;
-				q = fx_find(s, r->e[e].path, r->e[e].size);
+				q = fx_find(s, r->f[e].path, r->f[e].size);
 				if (q < 0)
 					return lm_err_set(err, ENOMEM, "out of memory");
 				s->r[q].logged = true;

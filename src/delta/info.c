@@ -248,36 +248,11 @@ static cJSON *describe_type(const cJSON *type)
 	return o;
 }
 
-static int path_cmp(const void *a, const void *b)
-{
-	const struct lm_delta_entry *x = *(const struct lm_delta_entry *const *)a;
-	const struct lm_delta_entry *y = *(const struct lm_delta_entry *const *)b;
-
-	return strcmp(x->path, y->path);
-}
-
 /* The live entries with a deletion vector, sorted by path (malloc'd array). */
 static int dv_entries(const struct lm_delta_replay *r, const struct lm_delta_entry ***out,
 		      size_t *n)
 {
-	const struct lm_delta_entry **v;
-	size_t k = 0;
-
-	for (size_t i = 0; i < r->n_e; i++)
-		if (r->e[i].path && r->e[i].dv)
-			k++;
-	v = malloc((k ? k : 1) * sizeof(*v));
-	if (!v)
-		return ENOMEM;
-	k = 0;
-	for (size_t i = 0; i < r->n_e; i++)
-		if (r->e[i].path && r->e[i].dv)
-			v[k++] = &r->e[i];
-	if (k)
-		qsort(v, k, sizeof(*v), path_cmp);
-	*out = v;
-	*n = k;
-	return 0;
+	return lm_delta_replay_dv_list(r, out, n);
 }
 
 static void add_reconstructible(struct lm_delta_table *t, cJSON *o)

@@ -284,12 +284,56 @@ out:
 	return rc;
 }
 
+/* The column whose values say a row group holds the action column i belongs to (its
+ * first, tiny, mandatory one), or -1. */
+static int owner(int i)
+{
+	switch (i) {
+	case LM_DELTA_CK_ADD_DV_DATA:
+	case LM_DELTA_CK_ADD_DV_OFFSET:
+	case LM_DELTA_CK_ADD_DV_SIZE:
+	case LM_DELTA_CK_ADD_DV_CARD:
+		return LM_DELTA_CK_ADD_DV_STORAGE;
+	case LM_DELTA_CK_PROTO_WRITER:
+	case LM_DELTA_CK_PROTO_RFEAT:
+	case LM_DELTA_CK_PROTO_WFEAT:
+		return LM_DELTA_CK_PROTO_READER;
+	case LM_DELTA_CK_META_SCHEMA:
+	case LM_DELTA_CK_META_PARTCOLS:
+	case LM_DELTA_CK_META_CONF_KEY:
+	case LM_DELTA_CK_META_CONF_VALUE:
+	case LM_DELTA_CK_META_CREATED:
+		return LM_DELTA_CK_META_ID;
+	case LM_DELTA_CK_SIDECAR_SIZE:
+	case LM_DELTA_CK_SIDECAR_MTIME:
+		return LM_DELTA_CK_SIDECAR_PATH;
+	default:
+		return -1;
+	}
+}
+
+static void *arena_block(void *ud, size_t n)
+{
+	return lm_arena_alloc(ud, n);
+}
+
 #define BAD(...) do { rc = lm_err_set(err, LM_EFORMAT, __VA_ARGS__); goto out; } while (0)
 
 int lm_delta_ckpt_decode(const struct lm_parquet_meta *m, const struct lm_delta_ckpt_plan *p,
 			 uint32_t rg, const uint8_t *const *chunks, const size_t *lens,
 			 struct lm_delta_commit *out, struct lm_err *err)
 {
+	return lm_delta_ckpt_decode_to(m, p, rg, chunks, lens, NULL, out, err);
+}
+
+int lm_delta_ckpt_decode_to(const struct lm_parquet_meta *m, const struct lm_delta_ckpt_plan *p,
+			    uint32_t rg, const uint8_t *const *chunks, const size_t *lens,
+			    const struct lm_delta_ckpt_sink *sink, struct lm_delta_commit *out,
+			    struct lm_err *err)
+{
+	/* add.path, by far the biggest column, is left in its decompressed pages (in the
+	 * commit's arena); the other strings are few and copied. */
+	const struct lm_parquet_read_opts inplace = { .alloc = arena_block, .alloc_ud = &out->arena };
 	struct fcol f[LM_DELTA_CK_NCOLS];
 	size_t nrows;
 	uint8_t add_def, rfeat_def, wfeat_def, pcol_def, conf_def;
@@ -311,14 +355,19 @@ int lm_delta_ckpt_decode(const struct lm_parquet_meta *m, const struct lm_delta_
 	conf_def = node_def(m, "metaData.configuration");
 	for (int i = 0; i < LM_DELTA_CK_NCOLS; i++) {
 		struct lm_err e2;
+		int o = owner(i);
 
 		if (p->col[i] < 0)
+			continue;
+		/* The columns of an action are read only where the row group holds one. */
+		if (o >= 0 && (!f[o].have || f[o].c.num_values == 0))
 			continue;
 		if (m->row_groups[rg].chunks[p->col[i]].num_values == 0 && nrows)
 			BAD("row group %u: column %s has no levels", rg, want[i].path);
 		lm_err_init(&e2);
-		rc = lm_parquet_column_read(m, rg, (uint32_t)p->col[i], chunks[i], lens[i], &f[i].c,
-					    &e2);
+		rc = lm_parquet_column_read_ex(m, rg, (uint32_t)p->col[i], chunks[i], lens[i],
+					       i == LM_DELTA_CK_ADD_PATH ? &inplace : NULL, &f[i].c,
+					       &e2);
 		if (rc) {
 			rc = lm_err_set(err, rc == ENOMEM ? ENOMEM : rc, "column %s: %s",
 					want[i].path, e2.msg);
@@ -347,6 +396,13 @@ int lm_delta_ckpt_decode(const struct lm_parquet_meta *m, const struct lm_delta_
 			f[i].have = false;
 		}
 
+	if (sink && sink->begin) {
+		/* one add per row with a path */
+		rc = sink->begin(sink->ud, f[LM_DELTA_CK_ADD_PATH].have ?
+				 f[LM_DELTA_CK_ADD_PATH].c.num_values : 0, err);
+		if (rc)
+			goto out;
+	}
 	for (size_t r = 0; r < nrows; r++) {
 		size_t vi = 0, vsz = 0, vmt = 0, vdc = 0, vst = 0, vdd = 0, vof = 0, vds = 0, vca = 0;
 		bool has_path = fc_next(&f[LM_DELTA_CK_ADD_PATH], r, &vi);
@@ -358,69 +414,73 @@ int lm_delta_ckpt_decode(const struct lm_parquet_meta *m, const struct lm_delta_
 		bool has_of = fc_next(&f[LM_DELTA_CK_ADD_DV_OFFSET], r, &vof);
 		bool has_ds = fc_next(&f[LM_DELTA_CK_ADD_DV_SIZE], r, &vds);
 		bool has_ca = fc_next(&f[LM_DELTA_CK_ADD_DV_CARD], r, &vca);
-		struct lm_delta_file_action *fa;
+		struct lm_delta_file_action a, *fa = &a;
+		const char *path;
+		size_t plen;
 
 		if (!has_path) {
 			const struct fcol *pc = &f[LM_DELTA_CK_ADD_PATH];
 
 			if (pc->have && pc->c.def && pc->c.def[r] >= add_def && add_def)
 				BAD("row group %u, row %zu: add without a path", rg, r);
-		} else {
-			if (!has_size)
-				BAD("row group %u, row %zu: add without a size", rg, r);
-			rc = push_add(out, &fa);
-			if (rc) {
+			continue;
+		}
+		if (!has_size)
+			BAD("row group %u, row %zu: add without a size", rg, r);
+		path = (const char *)lm_parquet_column_bytes(&f[LM_DELTA_CK_ADD_PATH].c, vi, &plen);
+		if (!plen || memchr(path, '\0', plen))
+			BAD("row group %u, row %zu: add with an empty or NUL-holding path", rg, r);
+		memset(fa, 0, sizeof(*fa));
+		fa->path = path;
+		fa->size = fc_i64(&f[LM_DELTA_CK_ADD_SIZE], vsz);
+		if (fa->size < 0)
+			BAD("row group %u, row %zu: add with a negative size", rg, r);
+		fa->mtime_ms = has_mt ? fc_i64(&f[LM_DELTA_CK_ADD_MTIME], vmt) : -1;
+		fa->dv_cardinality = -1;
+		fa->dv_offset = -1;
+		fa->dv_size = -1;
+		if (has_dc && f[LM_DELTA_CK_ADD_DATA_CHANGE].c.v.b[vdc])
+			fa->flags |= LM_DELTA_DATA_CHANGE;
+		if (has_st) {
+			char *st = fc_str(&out->arena, &f[LM_DELTA_CK_ADD_DV_STORAGE], vst);
+			char *dd = has_dd ? fc_str(&out->arena, &f[LM_DELTA_CK_ADD_DV_DATA], vdd)
+					  : NULL;
+			char offs[32] = "";
+			size_t idn;
+			char *id;
+
+			if (!st || !dd)
+				BAD("row group %u, row %zu: deletionVector lacks storageType/pathOrInlineDv",
+				    rg, r);
+			fa->dv_offset = has_of ? fc_i64(&f[LM_DELTA_CK_ADD_DV_OFFSET], vof) : -1;
+			fa->dv_size = has_ds ? fc_i64(&f[LM_DELTA_CK_ADD_DV_SIZE], vds) : -1;
+			fa->dv_cardinality = has_ca ? fc_i64(&f[LM_DELTA_CK_ADD_DV_CARD], vca) : -1;
+			if (fa->dv_offset >= 0)
+				snprintf(offs, sizeof(offs), "@%lld", (long long)fa->dv_offset);
+			idn = strlen(st) + strlen(dd) + strlen(offs) + 1;
+			id = lm_arena_alloc(&out->arena, idn);
+			if (!id) {
 				rc = lm_err_set(err, ENOMEM, "out of memory");
 				goto out;
 			}
-			memset(fa, 0, sizeof(*fa));
-			fa->path = fc_str(&out->arena, &f[LM_DELTA_CK_ADD_PATH], vi);
-			if (!fa->path || !fa->path[0]) {
-				out->n_adds--;
-				BAD("row group %u, row %zu: add with an empty or NUL-holding path", rg, r);
-			}
-			fa->size = fc_i64(&f[LM_DELTA_CK_ADD_SIZE], vsz);
-			if (fa->size < 0) {
-				out->n_adds--;
-				BAD("row group %u, row %zu: add with a negative size", rg, r);
-			}
-			fa->mtime_ms = has_mt ? fc_i64(&f[LM_DELTA_CK_ADD_MTIME], vmt) : -1;
-			fa->dv_cardinality = -1;
-			fa->dv_offset = -1;
-			fa->dv_size = -1;
-			if (has_dc && f[LM_DELTA_CK_ADD_DATA_CHANGE].c.v.b[vdc])
-				fa->flags |= LM_DELTA_DATA_CHANGE;
-			if (has_st) {
-				char *st = fc_str(&out->arena, &f[LM_DELTA_CK_ADD_DV_STORAGE], vst);
-				char *dd = has_dd ? fc_str(&out->arena, &f[LM_DELTA_CK_ADD_DV_DATA], vdd)
-						  : NULL;
-				char offs[32] = "";
-				size_t idn;
-				char *id;
-
-				if (!st || !dd) {
-					out->n_adds--;
-					BAD("row group %u, row %zu: deletionVector lacks storageType/pathOrInlineDv",
-					    rg, r);
-				}
-				fa->dv_offset = has_of ? fc_i64(&f[LM_DELTA_CK_ADD_DV_OFFSET], vof) : -1;
-				fa->dv_size = has_ds ? fc_i64(&f[LM_DELTA_CK_ADD_DV_SIZE], vds) : -1;
-				fa->dv_cardinality = has_ca ? fc_i64(&f[LM_DELTA_CK_ADD_DV_CARD], vca) : -1;
-				if (fa->dv_offset >= 0)
-					snprintf(offs, sizeof(offs), "@%lld", (long long)fa->dv_offset);
-				idn = strlen(st) + strlen(dd) + strlen(offs) + 1;
-				id = lm_arena_alloc(&out->arena, idn);
-				if (!id) {
-					rc = lm_err_set(err, ENOMEM, "out of memory");
-					goto out;
-				}
-				snprintf(id, idn, "%s%s%s", st, dd, offs);
-				fa->dv_id = id;
-				fa->dv_storage = st[0] && !st[1] ? st[0] : '?';
-				fa->dv_data = dd;
-				fa->flags |= LM_DELTA_HAS_DV;
-			}
+			snprintf(id, idn, "%s%s%s", st, dd, offs);
+			fa->dv_id = id;
+			fa->dv_storage = st[0] && !st[1] ? st[0] : '?';
+			fa->dv_data = dd;
+			fa->flags |= LM_DELTA_HAS_DV;
 		}
+		if (sink) {
+			rc = sink->add(sink->ud, fa, plen, err);
+			if (rc)
+				goto out;
+			continue;
+		}
+		rc = push_add(out, &fa);
+		if (rc) {
+			rc = lm_err_set(err, ENOMEM, "out of memory");
+			goto out;
+		}
+		*fa = a;
 	}
 
 	/* The few rows of the other actions: a second pass keeps the add loop tight. */
