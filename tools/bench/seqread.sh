@@ -285,6 +285,17 @@ echo
 printf 'lakemount vs s3fs: %.2f×   vs rclone: %.2f×\n' \
 	"$(awk -v a="${RES[s3fs]}" -v b="${RES[lm-table]}" 'BEGIN { print a / b }')" \
 	"$(awk -v a="${RES[rclone]}" -v b="${RES[lm-table]}" 'BEGIN { print a / b }')"
+# Ratios within each round (the tools of one round ran back to back, so they saw about
+# the same load from elsewhere), and their median: steadier than a ratio of medians on
+# a shared machine.
+ratios() { # NUM DEN: "r1 r2 … (median m)" of NUM's time / DEN's time per round
+	local a=(${TIMES[$1]}) b=(${TIMES[$2]}) out="" i
+	for i in "${!a[@]}"; do out+="$(awk -v x="${a[$i]}" -v y="${b[$i]}" 'BEGIN { printf "%.2f", x / y }') "; done
+	echo "${out}(median $(printf '%s\n' $out | median))"
+}
+echo "per round: lakemount tbl vs curl $(ratios curl lm-table); plain vs curl $(ratios curl lm-plain)"
+[ "$RA_KB" != 0 ] && echo "per round: lakemount plain ra ${RA_KB}K vs curl $(ratios curl lm-ra)"
+echo "per round: lakemount tbl vs s3fs $(ratios s3fs lm-table); vs rclone $(ratios rclone lm-table)"
 echo
 echo "P5: 4 parallel readers, 4 × $P5_MB MiB"
 for l in p5-lakemount p5-s3fs p5-rclone; do
