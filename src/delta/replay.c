@@ -389,17 +389,22 @@ struct dcache {               /* per bulk thread: the folders met last, by hash 
 	} e[64];
 };
 
+/* A hash of p[0..n), eight bytes at a time (the last eight overlapping). */
 static uint64_t mem_hash(const char *p, size_t n)
 {
-	uint64_t h = 0x9e3779b97f4a7c15ull ^ n, w;
+	uint64_t h = 0x9e3779b97f4a7c15ull ^ n, w = 0;
 
-	for (; n >= 8; n -= 8, p += 8) {
-		memcpy(&w, p, 8);
-		h = (h ^ w) * 0xbf58476d1ce4e5b9ull;
-		h ^= h >> 29;
+	if (n < 8) {
+		for (size_t i = 0; i < n; i++)
+			w |= (uint64_t)(unsigned char)p[i] << (8 * i);
+	} else {
+		for (size_t i = 0; i + 8 < n; i += 8) {
+			memcpy(&w, p + i, 8);
+			h = (h ^ w) * 0xbf58476d1ce4e5b9ull;
+			h ^= h >> 29;
+		}
+		memcpy(&w, p + n - 8, 8);
 	}
-	w = 0;
-	memcpy(&w, p, n);
 	h = (h ^ w) * 0xbf58476d1ce4e5b9ull;
 	h ^= h >> 32;
 	h *= 0x94d049bb133111ebull;
@@ -1602,8 +1607,8 @@ static void radix_pp(struct skey *data, struct skey *other, size_t n, unsigned p
 		return;
 	}
 	/* Count on byte pos; when all keys share it, skip to the first byte they do not.
-	 * Big ranges (the first bytes of file names: "part-…") look for it first. */
-	if (n > 4096 && (pos = first_diff(data, n, pos)) >= 16) {
+	 * Ranges of some size (file names: "part-…") look for it first. */
+	if (n > 64 && (pos = first_diff(data, n, pos)) >= 16) {
 		if (!data_is_a)
 			memcpy(other, data, n * sizeof(*data));
 		return;
