@@ -130,7 +130,9 @@ int lm_reader_read(struct lm_reader *r, uint64_t off, size_t len, void *dst, siz
  * is set: the view stopped early (more segments than LM_READER_VIEW_SEGS, or another
  * block needed memory that only released pins would free — never wait for memory
  * while holding pins). Then release the view before reading the rest. Same checks
- * and errors as lm_reader_read; on an error nothing is held. */
+ * and errors as lm_reader_read; on an error nothing is held. The view stays valid after
+ * lm_reader_close (the kernel may ask to release the file as soon as it has the reply,
+ * before the replying thread releases the view). */
 #define LM_READER_VIEW_SEGS 8
 struct lm_reader_view {
 	struct iovec iov[LM_READER_VIEW_SEGS];
@@ -141,6 +143,7 @@ struct lm_reader_view {
 	struct lm_reader_pool *pool;
 	void *pin[LM_READER_VIEW_SEGS];
 	unsigned npin;
+	void *tail;          /* a Parquet tail the view points into */
 };
 int lm_reader_read_view(struct lm_reader *r, uint64_t off, size_t len,
 			struct lm_reader_view *v, struct lm_err *err);

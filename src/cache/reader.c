@@ -200,6 +200,16 @@ struct lm_reader_pool {
 	struct lm_reader_stats st;
 };
 
+/* A reader's Parquet tail, refcounted (under p->mu): the reader holds one reference, and
+ * every view that points into it one more, so a RELEASE of the file that the kernel sends
+ * as soon as it has the reply (while the replying thread is still returning from writev)
+ * never frees bytes a view still names. Counted in the budget until the last goes. */
+struct tailbuf {
+	unsigned refs;
+	size_t len;
+	char *data;
+};
+
 struct lm_reader {
 	struct lm_reader_pool *p;
 	struct lm_store *store;
@@ -218,7 +228,8 @@ struct lm_reader {
 	uint64_t tail_want;  /* start of the tail region (size - footer_size) */
 	char *mckey;         /* metacache key, NULL when the identity is unknown */
 	char *hint;          /* ETag from a listing, or NULL */
-	char *tail;
+	char *tail;          /* = tb->data */
+	struct tailbuf *tb;
 	uint64_t tail_off;
 	size_t tail_len;
 };
@@ -963,6 +974,18 @@ void lm_reader_pool_set_metacache(struct lm_reader_pool *p, struct lm_metacache 
 
 /* ---------- readers ---------- */
 
+/* Drop a reference to a tail (lock held); the last one frees it and its budget. */
+static void tail_unref(struct lm_reader_pool *p, struct tailbuf *tb)
+{
+	if (!tb || --tb->refs)
+		return;
+	p->used -= tb->len;
+	note_used(p);
+	pthread_cond_broadcast(&p->done_cv);
+	free(tb->data);
+	free(tb);
+}
+
 static bool is_parquet(const char *key)
 {
 	size_t n = strlen(key);
@@ -1059,13 +1082,8 @@ void lm_reader_close(struct lm_reader *r)
 		p->nseq--;
 	p->nreaders--;
 	obj_unref(p, r->obj);
-	if (r->tail) {
-		p->used -= r->tail_len;
-		note_used(p);
-		pthread_cond_broadcast(&p->done_cv);
-	}
+	tail_unref(p, r->tb);
 	pthread_mutex_unlock(&p->mu);
-	free(r->tail);
 	free(r->hint);
 	free(r->mckey);
 	free(r->key);
@@ -1512,11 +1530,17 @@ locked:
 				free(m);
 			}
 		}
-		r->tail = tail;
-		r->tail_off = toff;
-		r->tail_len = tlen;
-		p->used += tlen;
-		note_used(p);
+		r->tb = malloc(sizeof(*r->tb));
+		if (r->tb) {
+			*r->tb = (struct tailbuf){ .refs = 1, .len = tlen, .data = tail };
+			r->tail = tail;
+			r->tail_off = toff;
+			r->tail_len = tlen;
+			p->used += tlen;
+			note_used(p);
+		} else {
+			free(tail);   /* reads take the block path */
+		}
 	}
 	r->tstate = T_DONE;
 	pthread_cond_broadcast(&p->done_cv);
@@ -1693,6 +1717,10 @@ static int do_read(struct lm_reader *r, uint64_t off, size_t len, char *dst,
 		 * tail lives until the reader is closed. */
 		p->st.footer_reads++;
 		p->st.bytes_served += len;
+		if (v) {
+			r->tb->refs++;
+			v->tail = r->tb;
+		}
 		pthread_mutex_unlock(&p->mu);
 		if (v)
 			view_add(v, NULL, r->tail + (off - r->tail_off), len);
@@ -1831,9 +1859,11 @@ int lm_reader_read_view(struct lm_reader *r, uint64_t off, size_t len,
 
 void lm_reader_view_release(struct lm_reader_view *v)
 {
-	if (!v || !v->npin)
+	if (!v || (!v->npin && !v->tail))
 		return;
 	pthread_mutex_lock(&v->pool->mu);
 	view_unpin(v->pool, v);
+	tail_unref(v->pool, v->tail);
+	v->tail = NULL;
 	pthread_mutex_unlock(&v->pool->mu);
 }
