@@ -105,9 +105,10 @@ int lm_ns_open(struct lm_ns *ns, uint64_t ino, struct lm_ns_file **out, bool *im
  * table/version/file and the reason. */
 int lm_ns_read(struct lm_ns *ns, struct lm_ns_file *f, uint64_t off, size_t len,
 	       void *dst, size_t *got, struct lm_err *err);
-/* lm_ns_read without a copy: v points at the bytes (block cache or the file's own
- * memory) and holds them until lm_ns_view_release; see lm_reader_read_view (v->partial:
- * release, then read the rest). */
+/* lm_ns_read without a copy: v points at the bytes in the block cache and holds them
+ * until lm_ns_view_release, which may come after lm_ns_release; see lm_reader_read_view
+ * (v->partial: release, then read the rest with lm_ns_read — always so for generated
+ * files such as @info and the statistics file). */
 int lm_ns_read_view(struct lm_ns *ns, struct lm_ns_file *f, uint64_t off, size_t len,
 		    struct lm_reader_view *v, struct lm_err *err);
 void lm_ns_view_release(struct lm_reader_view *v);

@@ -2342,22 +2342,15 @@ int lm_ns_read(struct lm_ns *ns, struct lm_ns_file *f, uint64_t off, size_t len,
 int lm_ns_read_view(struct lm_ns *ns, struct lm_ns_file *f, uint64_t off, size_t len,
 		    struct lm_reader_view *v, struct lm_err *err)
 {
-	atomic_fetch_add(&ns->st.reads, 1);
 	if (f->mem) {
-		/* The content lives as long as the open file. */
-		size_t n = off < f->mem_len ? f->mem_len - (size_t)off : 0;
-
+		/* Generated content dies with the open file, and the kernel may release the
+		 * file as soon as it has the reply: an empty partial view, so the caller
+		 * copies it with lm_ns_read (which counts the read). */
 		memset(v, 0, sizeof(*v));
-		if (n > len)
-			n = len;
-		if (n) {
-			v->iov[0].iov_base = f->mem + off;
-			v->iov[0].iov_len = n;
-			v->n = 1;
-		}
-		v->len = n;
+		v->partial = true;
 		return 0;
 	}
+	atomic_fetch_add(&ns->st.reads, 1);
 	{
 		int64_t t0 = lm_mono_ns();
 		int rc = lm_reader_read_view(f->rd, off, len, v, err);
