@@ -239,9 +239,11 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 
 /* Reads reply straight from the block cache: the namespace hands back pointers into
  * pinned blocks, fuse_reply_iov writes them to /dev/fuse (the kernel copies them into
- * the page cache before writev returns), then the pins are dropped. Only a view that
- * stopped early (too many pieces, or memory that only its own pins would free) is
- * copied into a reply buffer and completed with an ordinary read. */
+ * the page cache before writev returns), then the pins are dropped. A view that
+ * stopped early (too many pieces, or memory that only its own pins would free; always
+ * for generated files) is copied into a reply buffer and completed with an ordinary
+ * read. The kernel may RELEASE the file as soon as it has the reply: a view stays
+ * valid past lm_ns_release. */
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
