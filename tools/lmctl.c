@@ -1,6 +1,7 @@
 /* lmctl — inspect tables without FUSE, from the same core library as the daemon.
  *   lmctl versions TABLE        one line per version: N, status, commit time, files
- *   lmctl files TABLE N         the live files of version N: path, size, mtime
+ *   lmctl files [--summary] TABLE N   the live files of version N: path, size, mtime
+ *                               (--summary: only their count and bytes)
  *   lmctl check [--json] [--min-age=SECONDS] TABLE
  *                               fsck: log gaps, refused versions, missing files, orphans,
  *                               removed-but-present files, the RESTORE target
@@ -37,7 +38,7 @@
 static int usage(void)
 {
 	fprintf(stderr, "usage: lmctl versions TABLE\n"
-			"       lmctl files TABLE VERSION\n"
+			"       lmctl files [--summary] TABLE VERSION\n"
 			"       lmctl check [--json] [--min-age=SECONDS] [--retention=HOURS] TABLE\n"
 			"       lmctl history [--json] TABLE\n"
 			"       lmctl diff [--json] TABLE V1 V2\n"
@@ -248,7 +249,9 @@ static void put_files(const struct lm_snapshot *s)
 	pthread_mutex_destroy(&q.mu);
 }
 
-static int cmd_files(struct lm_table *t, const char *vs)
+/* summary: build the list, print only its totals (what the list costs to build, without
+ * the cost of printing a line per file). */
+static int cmd_files(struct lm_table *t, const char *vs, bool summary)
 {
 	struct lm_snapshot *s = NULL;
 	struct lm_err err;
@@ -263,7 +266,11 @@ static int cmd_files(struct lm_table *t, const char *vs)
 		fprintf(stderr, "lmctl: %s [%s]\n", err.msg, reason_word(&err, rc));
 		return rc == ENOENT ? 1 : (err.reason ? 1 : 2);
 	}
-	put_files(s);
+	if (summary)
+		printf("files\t%zu\nbytes\t%" PRIu64 "\nwith_deletion_vector\t%zu\n", s->nfiles,
+		       s->total_bytes, s->n_dv_files);
+	else
+		put_files(s);
 	lm_snapshot_unref(s);
 	return 0;
 }
@@ -1052,7 +1059,7 @@ int main(int argc, char **argv)
 	struct lm_err err;
 	int rc;
 
-	bool json = false;
+	bool json = false, summary = false;
 	int64_t min_age_ms = 3600 * 1000;
 	const char *table, *cmd;
 
@@ -1062,7 +1069,9 @@ int main(int argc, char **argv)
 	for (int i = 2; i < argc; i++) {
 		int64_t sec;
 
-		if (!strcmp(cmd, "versions") || !strcmp(cmd, "files")) {
+		if (!strcmp(cmd, "files") && !strcmp(argv[i], "--summary")) {
+			summary = true;
+		} else if (!strcmp(cmd, "versions") || !strcmp(cmd, "files")) {
 			if (npos == 4)
 				return usage();
 			pos[npos++] = argv[i];
@@ -1115,7 +1124,7 @@ int main(int argc, char **argv)
 	else if (!strcmp(cmd, "diff") && npos == 3)
 		rc = cmd_diff(t, pos[1], pos[2], json, &pg);
 	else if (!strcmp(cmd, "files") && npos == 2 && fmt == LM_TABLE_DELTA)
-		rc = cmd_files(t, pos[1]);
+		rc = cmd_files(t, pos[1], summary);
 	else if ((!strcmp(cmd, "versions") || !strcmp(cmd, "files")) && fmt != LM_TABLE_DELTA) {
 		fprintf(stderr, "lmctl: table %s: %s reads Delta tables; for Iceberg use history, "
 			"diff or the mount (@v<N>, @snap-<id>)\n", table, cmd);

@@ -11,7 +11,8 @@
 //   lmctl       `lmctl files TABLE 1`: footer, projected column chunks of add.*, replay,
 //               sorted snapshot, 1M lines printed (to /dev/null)
 //   lmctl+1     `lmctl files TABLE 2`: the same plus one commit after the checkpoint
-//               (the live-file index is built)
+//   build       `lmctl files --summary TABLE 1`: the same list built in memory, only its
+//               totals printed — what DuckDB's side does (materialise, print nothing)
 //   duckdb      a new in-process instance; CREATE TEMP TABLE AS SELECT add.path, add.size
 //               FROM read_parquet(checkpoint) WHERE add IS NOT NULL (both columns read and
 //               materialised, nothing printed; the instance's creation is timed, its
@@ -30,10 +31,10 @@ const { table, done } = deltaTable(args, { kind: 'big-checkpoint', genArgs: ['--
 const ckpt = join(table, '_delta_log', '00000000000000000001.checkpoint.parquet');
 if (!existsSync(ckpt)) throw new Error(`${ckpt} is missing`);
 
-function timeLmctl(version) {
+function timeLmctl(version, summary = false) {
 	const devnull = openSync('/dev/null', 'w');
 	const t = now();
-	const r = spawnSync(lmctl, ['files', table, String(version)], { stdio: ['ignore', devnull, 'pipe'] });
+	const r = spawnSync(lmctl, ['files', ...(summary ? ['--summary'] : []), table, String(version)], { stdio: ['ignore', devnull, 'pipe'] });
 	const ms = now() - t;
 	closeSync(devnull);
 	if (r.status !== 0) throw new Error(`lmctl failed: ${r.stderr}`);
@@ -62,7 +63,7 @@ function countLmctl(version) {
 	return Number(r.stdout.trim());
 }
 
-const res = { lmctl: [], lmctl1: [], duckdb: [] };
+const res = { lmctl: [], lmctl1: [], build: [], duckdb: [] };
 // One warm-up of each (page cache, dynamic loading), not counted; the counts checked.
 if (!args.length) {
 	const n1 = countLmctl(1), n2 = countLmctl(2);
@@ -73,6 +74,7 @@ await timeDuck();
 for (let i = 0; i < runs; i++) {
 	res.lmctl.push(timeLmctl(1));
 	res.lmctl1.push(timeLmctl(2));
+	res.build.push(timeLmctl(1, true));
 	res.duckdb.push(await timeDuck());
 }
 const d = median(res.duckdb);
@@ -82,5 +84,6 @@ console.log('| what | median | vs DuckDB |');
 console.log('| --- | --- | --- |');
 console.log(line('`lmctl files TABLE 1` (checkpoint only)', res.lmctl));
 console.log(line('`lmctl files TABLE 2` (checkpoint + 1 commit)', res.lmctl1));
+console.log(line('`lmctl files --summary TABLE 1` (the list built, only its totals printed)', res.build));
 console.log(line('DuckDB: add.path, add.size of the checkpoint', res.duckdb));
 done();
