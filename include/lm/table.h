@@ -83,6 +83,7 @@ struct lm_table {
 	char *name;     /* for messages: the table's path under SOURCE */
 	enum lm_table_format fmt;
 	struct lm_metacache *meta;   /* persistent snapshot cache, or NULL (borrowed) */
+	int64_t orphan_min_age_ms;   /* for @info reports; -1 = the driver's default */
 	/* Optional progress of long scans (forensics): phase ("listing", "log",
 	 * "manifests"), units done and total (0: unknown). Set by tools; NULL: none. */
 	void (*progress)(void *ud, const char *phase, uint64_t done, uint64_t total);

@@ -919,9 +919,11 @@ int lm_delta_forensics_json(struct lm_table *t, const char *which, struct lm_buf
 	struct lm_forensics *fx = NULL;
 	cJSON *root = NULL, *arr;
 	char *text = NULL;
+	int64_t min_age = t->orphan_min_age_ms >= 0 ? t->orphan_min_age_ms
+						     : LM_DELTA_ORPHAN_MIN_AGE_MS;
 	int rc;
 
-	rc = lm_delta_forensics_run(t, lm_now_ms(), LM_DELTA_ORPHAN_MIN_AGE_MS, &fx, err);
+	rc = lm_delta_forensics_run(t, lm_now_ms(), min_age, &fx, err);
 	if (rc)
 		goto out;
 	root = cJSON_CreateObject();
@@ -929,7 +931,7 @@ int lm_delta_forensics_json(struct lm_table *t, const char *which, struct lm_buf
 	    !cJSON_AddNumberToObject(root, "latest", (double)fx->latest) ||
 	    !cJSON_AddNumberToObject(root, "restore_target", (double)fx->restore) ||
 	    (!strcmp(which, "orphans") &&
-	     !cJSON_AddNumberToObject(root, "min_age_ms", (double)LM_DELTA_ORPHAN_MIN_AGE_MS)) ||
+	     !cJSON_AddNumberToObject(root, "min_age_ms", (double)min_age)) ||
 	    !(arr = cJSON_AddArrayToObject(root, which))) {
 		rc = lm_err_set(err, ENOMEM, "out of memory");
 		goto out;

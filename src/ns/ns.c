@@ -570,6 +570,7 @@ static int classify(struct lm_ns *ns, struct node *n, struct lm_err *err)
 				*err = e2;
 			} else {
 				lm_table_set_metacache(t, ns->opts.meta);
+				t->orphan_min_age_ms = ns->opts.orphan_min_age_ms;
 				n->table = t;
 				n->kind = K_TABLE;
 			}

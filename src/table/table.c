@@ -16,6 +16,7 @@ int lm_table_base_init(struct lm_table *t, const struct lm_table_ops *ops,
 {
 	t->ops = ops;
 	t->store = store;
+	t->orphan_min_age_ms = -1;
 	t->fmt = fmt;
 	t->key = strdup(key);
 	t->name = strdup(name && *name ? name : (*key ? key : store->uri));

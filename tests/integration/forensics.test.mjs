@@ -264,6 +264,23 @@ describe(`forensics views in the mount (${BACKEND})`, { skip, timeout: 240_000 }
 		assert.equal(await sha256File(path.join(mnt, 'damaged', '@removed', rm)), await sha256File(path.join(dmg, rm)));
 	});
 
+	it('@info/orphans.json follows orphan_min_age as the views do', async () => {
+		const read = async (dir) => JSON.parse(await fsp.readFile(path.join(dir, 'damaged', '@info', 'orphans.json'), 'utf8'));
+		const here = await read(mnt);
+		assert.equal(here.min_age_ms, 3600 * 1000);
+		assert.equal(here.orphans.find((o) => o.path === RECENT)?.status, 'recent');
+		const m0 = await startMount({ source: pub.source, mnt: path.join(tmp, 'mnt-age0'), env: pub.env,
+			options: [...pub.options, 'orphan_min_age=0'] });
+		try {
+			const zero = await read(m0.mnt);
+			assert.equal(zero.min_age_ms, 0);
+			assert.equal(zero.orphans.find((o) => o.path === RECENT)?.status, 'orphan');
+			assert.ok((await fsp.readdir(path.join(m0.mnt, 'damaged', '@orphans'), { recursive: true })).includes(RECENT));
+		} finally {
+			await m0.unmount();
+		}
+	});
+
 	it('xattrs say why each file is there', async () => {
 		const o = xattrsOf(path.join(mnt, 'damaged', oldView, ORPHAN));
 		assert.equal(o['user.lakemount.table'], 'damaged');
