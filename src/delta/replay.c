@@ -33,25 +33,6 @@
 
 static void dirs_free(struct lm_delta_dirs *ds);
 
-/* Map the whole pages of [p, p + n) with one system call, ahead of writing them all,
- * instead of taking a page fault on each (a third cheaper here). */
-static void prefault(void *p, size_t n)
-{
-#ifdef MADV_POPULATE_WRITE
-	long v = sysconf(_SC_PAGESIZE);
-	size_t pg = v > 0 ? (size_t)v : 4096;
-	uintptr_t a, e;
-
-	a = ((uintptr_t)p + pg - 1) & ~(uintptr_t)(pg - 1);
-	e = ((uintptr_t)p + n) & ~(uintptr_t)(pg - 1);
-	if (e > a + 16 * pg)
-		(void)madvise((void *)a, e - a, MADV_POPULATE_WRITE);
-#else
-	(void)p;
-	(void)n;
-#endif
-}
-
 /* ---- strings: arenas shared with the snapshots (struct lm_snap_hold) ---- */
 
 struct lm_delta_strings {
@@ -1352,9 +1333,9 @@ static int bulk_begin(void *ud, size_t n, struct lm_err *err)
 	    (r->keys && b->base + n > r->keys_cap))
 		return lm_err_set(err, LM_EFORMAT, "more adds than rows");
 	b->n = n;
-	prefault(r->f + b->base, n * sizeof(*r->f));
+	lm_prefault(r->f + b->base, n * sizeof(*r->f));
 	if (r->keys)
-		prefault((struct skey *)r->keys + b->base, n * sizeof(struct skey));
+		lm_prefault((struct skey *)r->keys + b->base, n * sizeof(struct skey));
 	return 0;
 }
 
@@ -1897,7 +1878,7 @@ static void fs_scatter(void *ctx, size_t from, size_t to)
 
 	for (size_t r = 0; r < s->nd; r++)
 		pos[r] = s->start[r] + (from ? s->cnt[0][r] : 0);
-	prefault(s->tmp + from, (to - from) * sizeof(*s->tmp));
+	lm_prefault(s->tmp + from, (to - from) * sizeof(*s->tmp));
 	for (size_t i = from; i < to; i++)
 		s->tmp[pos[s->rank[s->a[i].aux >> 1]]++] = s->a[i];
 }

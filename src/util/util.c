@@ -5,7 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "lm/util.h"
 
@@ -217,4 +219,21 @@ char *lm_strndup(const char *s, size_t n)
 	memcpy(d, s, n);
 	d[n] = '\0';
 	return d;
+}
+
+void lm_prefault(void *p, size_t n)
+{
+#ifdef MADV_POPULATE_WRITE
+	long v = sysconf(_SC_PAGESIZE);
+	size_t pg = v > 0 ? (size_t)v : 4096;
+	uintptr_t a, e;
+
+	a = ((uintptr_t)p + pg - 1) & ~(uintptr_t)(pg - 1);
+	e = ((uintptr_t)p + n) & ~(uintptr_t)(pg - 1);
+	if (e > a + 16 * pg)
+		(void)madvise((void *)a, e - a, MADV_POPULATE_WRITE);
+#else
+	(void)p;
+	(void)n;
+#endif
 }

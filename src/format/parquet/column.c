@@ -4,7 +4,7 @@
  * arrays of struct lm_parquet_column.
  * Owns: struct lm_parquet_column's arrays; per-read scratch (one decompressed page,
  * the dictionary, index and length buffers) freed before returning.
- * May call: page.c, codec.c, encoding.c, libc, lm_err_*. No I/O.
+ * May call: page.c, codec.c, encoding.c, libc, lm_err_*, lm_prefault. No I/O.
  *
  * Bounds: every count that sizes an allocation is checked against the chunk's
  * num_values (itself capped by opts.max_values) and every value read against the page
@@ -18,6 +18,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "lm/util.h"
 #include "pq.h"
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
@@ -133,25 +134,6 @@ static int reserve_data(struct rd *r, size_t extra)
 		    "byte-array data");
 }
 
-/* Map the whole pages of [p, p + n) with one system call, ahead of writing them all,
- * instead of taking a page fault on each (a third cheaper here). */
-static void prefault(void *p, size_t n)
-{
-#ifdef MADV_POPULATE_WRITE
-	long v = sysconf(_SC_PAGESIZE);
-	size_t pg = v > 0 ? (size_t)v : 4096;
-	uintptr_t a, e;
-
-	a = ((uintptr_t)p + pg - 1) & ~(uintptr_t)(pg - 1);
-	e = ((uintptr_t)p + n) & ~(uintptr_t)(pg - 1);
-	if (e > a + 16 * pg)
-		(void)madvise((void *)a, e - a, MADV_POPULATE_WRITE);
-#else
-	(void)p;
-	(void)n;
-#endif
-}
-
 /* inplace: a block of n + 1 bytes from the caller's allocator (the extra byte holds the
  * NUL after the last value), accounted like the output. */
 static uint8_t *keep_block(struct rd *r, size_t n)
@@ -169,7 +151,7 @@ static uint8_t *keep_block(struct rd *r, size_t n)
 		lm_err_set(r->err, ENOMEM, "parquet: out of memory for byte arrays");
 		return NULL;
 	}
-	prefault(b, n + 1);   /* all of it is written next */
+	lm_prefault(b, n + 1);   /* all of it is written next */
 	r->mem += n + 1;
 	return b;
 }
