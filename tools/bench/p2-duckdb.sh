@@ -36,41 +36,14 @@ while [ $# -gt 0 ]; do
 	esac
 done
 
-die() { echo "p2: $*" >&2; exit 1; }
-[ "$(id -u)" = 0 ] || die "needs root (Ceph RGW, FUSE peers)"
-[ -x "$BUILD/lakemount" ] || die "no $BUILD/lakemount (build first or set LM_BUILD)"
-[ -x "$BUILD/tools/s3/lm-s3put" ] || die "no $BUILD/tools/s3/lm-s3put"
+BENCH=p2
+# shellcheck source=tools/bench/common.sh
+. "$here/common.sh"
+bench_require
 node -e "import('$repo/tools/js/duck.mjs')" 2>/dev/null || die "DuckDB's node binding missing: npm ci --prefix tools/js"
-if ! command -v s3fs >/dev/null; then
-	echo "p2: installing s3fs" >&2
-	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends s3fs >/dev/null 2>&1 ||
-		{ apt-get update >/dev/null 2>&1 &&
-		  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends s3fs >/dev/null; } ||
-		die "apt-get install s3fs failed"
-fi
-
-W=$(mktemp -d /tmp/lm-p2.XXXXXX)
-RGW=$W/rgw
-MNT=$W/mnt
-mkdir -p "$MNT"
-daemon_pid=""
-cleanup() {
-	set +e
-	mountpoint -q "$MNT" && { fusermount3 -u "$MNT" 2>/dev/null || fusermount3 -uz "$MNT"; }
-	[ -n "$daemon_pid" ] && kill "$daemon_pid" 2>/dev/null
-	"$repo/tools/s3/stop-rgw.sh" "$RGW" >/dev/null 2>&1
-	if [ "$KEEP" = 1 ]; then echo "kept $W"; else rm -rf "$W"; fi
-}
-trap cleanup EXIT
-
-echo "== starting Ceph RGW (bluestore) in $RGW"
-LM_RGW_STORE=bluestore LM_RGW_BLUESTORE_GB=${LM_RGW_BLUESTORE_GB:-6} \
-	"$repo/tools/s3/start-rgw.sh" "$RGW" ${LM_RGW_PORT:-} >"$W/rgw-start.log" 2>&1 ||
-	{ tail -20 "$W/rgw-start.log"; die "RGW did not start"; }
-# shellcheck disable=SC1091
-. "$RGW/env"
-EP=$LM_S3_ENDPOINT
-B=$LM_S3_BUCKET
+bench_install s3fs
+bench_workdir
+LM_RGW_STORE=bluestore LM_RGW_BLUESTORE_GB=${LM_RGW_BLUESTORE_GB:-6} bench_start_rgw
 
 echo "== generating the table (~$MB MiB) and uploading it"
 D=$W/data/p2
@@ -80,26 +53,6 @@ BYTES=$(find "$D" -name '*.parquet' -printf '%s\n' | awk '{ s += $1 } END { prin
 printf '%s:%s\n' "$AWS_ACCESS_KEY_ID" "$AWS_SECRET_ACCESS_KEY" >"$W/s3fs.passwd"
 chmod 600 "$W/s3fs.passwd"
 
-now() { date +%s.%N; }
-median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
-wait_mounted() { # PID
-	for _ in $(seq 1 300); do
-		mountpoint -q "$MNT" && return 0
-		kill -0 "$1" 2>/dev/null || return 1
-		sleep 0.1
-	done
-	return 1
-}
-unmount() {
-	fusermount3 -u "$MNT" 2>/dev/null || { sleep 1; fusermount3 -u "$MNT" 2>/dev/null; } ||
-		fusermount3 -uz "$MNT" 2>/dev/null || true
-	if [ -n "$daemon_pid" ]; then
-		for _ in $(seq 1 100); do kill -0 "$daemon_pid" 2>/dev/null || break; sleep 0.1; done
-		kill "$daemon_pid" 2>/dev/null || true
-		wait "$daemon_pid" 2>/dev/null || true
-	fi
-	daemon_pid=""
-}
 mount_lm() { # CACHE_DIR
 	"$BUILD/lakemount" -f "s3://$B/bench" "$MNT" \
 		-o "endpoint=$EP,path_style,cache_dir=$1${LM_BENCH_OPTS:+,$LM_BENCH_OPTS}" >>"$W/lakemount.log" 2>&1 &

@@ -30,33 +30,13 @@ while [ $# -gt 0 ]; do
 	*) echo "usage: $0 [--files N] [--keep]" >&2; exit 2 ;;
 	esac
 done
-die() { echo "p4: $*" >&2; exit 1; }
-[ "$(id -u)" = 0 ] || die "needs root (Ceph RGW, FUSE peers)"
-[ -x "$BUILD/lakemount" ] || die "no $BUILD/lakemount (build first or set LM_BUILD)"
-[ -x "$BUILD/tools/s3/lm-s3put" ] || die "no $BUILD/tools/s3/lm-s3put"
+BENCH=p4
+# shellcheck source=tools/bench/common.sh
+. "$here/common.sh"
+bench_require
 command -v s3fs >/dev/null || die "s3fs missing (apt-get install s3fs)"
-
-W=$(mktemp -d /tmp/lm-p4.XXXXXX)
-RGW=$W/rgw
-MNT=$W/mnt
-mkdir -p "$MNT"
-daemon_pid=""
-cleanup() {
-	set +e
-	mountpoint -q "$MNT" && { fusermount3 -u "$MNT" 2>/dev/null || fusermount3 -uz "$MNT"; }
-	[ -n "$daemon_pid" ] && kill "$daemon_pid" 2>/dev/null
-	"$repo/tools/s3/stop-rgw.sh" "$RGW" >/dev/null 2>&1
-	if [ "$KEEP" = 1 ]; then echo "kept $W"; else rm -rf "$W"; fi
-}
-trap cleanup EXIT
-
-echo "== starting Ceph RGW in $RGW"
-LM_RGW_MEM_MB=${LM_RGW_MEM_MB:-1024} "$repo/tools/s3/start-rgw.sh" "$RGW" ${LM_RGW_PORT:-} \
-	>"$W/rgw-start.log" 2>&1 || { tail -20 "$W/rgw-start.log"; die "RGW did not start"; }
-# shellcheck disable=SC1091
-. "$RGW/env"
-EP=$LM_S3_ENDPOINT
-B=$LM_S3_BUCKET
+bench_workdir
+LM_RGW_MEM_MB=${LM_RGW_MEM_MB:-1024} bench_start_rgw
 
 echo "== writing and uploading $N × 8 MiB"
 D=$W/data/p4
@@ -76,24 +56,6 @@ printf '%s:%s\n' "$AWS_ACCESS_KEY_ID" "$AWS_SECRET_ACCESS_KEY" >"$W/s3fs.passwd"
 chmod 600 "$W/s3fs.passwd"
 FILES=$(cd "$D" && ls ./*.parquet | sed 's|^\./||')
 
-wait_mounted() {
-	for _ in $(seq 1 300); do
-		mountpoint -q "$MNT" && return 0
-		kill -0 "$1" 2>/dev/null || return 1
-		sleep 0.1
-	done
-	return 1
-}
-unmount() {
-	fusermount3 -u "$MNT" 2>/dev/null || { sleep 1; fusermount3 -u "$MNT" 2>/dev/null; } ||
-		fusermount3 -uz "$MNT" 2>/dev/null || true
-	if [ -n "$daemon_pid" ]; then
-		for _ in $(seq 1 100); do kill -0 "$daemon_pid" 2>/dev/null || break; sleep 0.1; done
-		kill "$daemon_pid" 2>/dev/null || true
-		wait "$daemon_pid" 2>/dev/null || true
-	fi
-	daemon_pid=""
-}
 mount_lm() { # CACHE_DIR
 	"$BUILD/lakemount" -f "s3://$B/bench" "$MNT" \
 		-o "endpoint=$EP,path_style,cache_dir=$1${LM_BENCH_OPTS:+,$LM_BENCH_OPTS}" >>"$W/lakemount.log" 2>&1 &

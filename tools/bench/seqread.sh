@@ -45,43 +45,13 @@ done
 P5_MB=${LM_BENCH_P5_MB:-256}
 RA_KB=${LM_BENCH_RA_KB:-1024}   # an extra lakemount row with this bdi read_ahead_kb; 0 = none
 
-die() { echo "seqread: $*" >&2; exit 1; }
-[ "$(id -u)" = 0 ] || die "needs root (Ceph RGW, FUSE peers)"
-[ -x "$BUILD/lakemount" ] || die "no $BUILD/lakemount (build first or set LM_BUILD)"
-[ -x "$BUILD/tools/s3/lm-s3put" ] || die "no $BUILD/tools/s3/lm-s3put"
-missing=()
-command -v s3fs >/dev/null || missing+=(s3fs)
-command -v rclone >/dev/null || missing+=(rclone)
-if [ ${#missing[@]} -gt 0 ]; then
-	echo "seqread: installing ${missing[*]}" >&2
-	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null 2>&1 ||
-		{ apt-get update >/dev/null 2>&1 &&
-		  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null; } ||
-		die "apt-get install ${missing[*]} failed"
-fi
-
-W=$(mktemp -d /tmp/lm-seqread.XXXXXX)
-RGW=$W/rgw
-MNT=$W/mnt
-mkdir -p "$MNT"
-daemon_pid=""
-cleanup() {
-	set +e
-	mountpoint -q "$MNT" && { fusermount3 -u "$MNT" 2>/dev/null || fusermount3 -uz "$MNT"; }
-	[ -n "$daemon_pid" ] && kill "$daemon_pid" 2>/dev/null
-	"$repo/tools/s3/stop-rgw.sh" "$RGW" >/dev/null 2>&1
-	if [ "$KEEP" = 1 ]; then echo "kept $W"; else rm -rf "$W"; fi
-}
-trap cleanup EXIT
-
-echo "== starting Ceph RGW (bluestore) in $RGW"
-LM_RGW_STORE=bluestore LM_RGW_BLUESTORE_GB=${LM_RGW_BLUESTORE_GB:-8} \
-	"$repo/tools/s3/start-rgw.sh" "$RGW" ${LM_RGW_PORT:-} >"$W/rgw-start.log" 2>&1 ||
-	{ tail -20 "$W/rgw-start.log"; die "RGW did not start"; }
-# shellcheck disable=SC1091
-. "$RGW/env"
-EP=$LM_S3_ENDPOINT
-B=$LM_S3_BUCKET
+BENCH=seqread
+# shellcheck source=tools/bench/common.sh
+. "$here/common.sh"
+bench_require
+bench_install s3fs rclone
+bench_workdir
+LM_RGW_STORE=bluestore LM_RGW_BLUESTORE_GB=${LM_RGW_BLUESTORE_GB:-8} bench_start_rgw
 KEY=$AWS_ACCESS_KEY_ID
 SECRET=$AWS_SECRET_ACCESS_KEY
 
@@ -117,29 +87,9 @@ endpoint = $EP
 force_path_style = true
 EOF
 
-now() { date +%s.%N; }
 mbps() { awk -v b="$1" -v t="$2" 'BEGIN { printf "%.0f", b / t / 1e6 }'; }
-median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 hwm_kib() { awk '/^VmHWM/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
 
-wait_mounted() { # PID
-	for _ in $(seq 1 300); do
-		mountpoint -q "$MNT" && return 0
-		kill -0 "$1" 2>/dev/null || return 1
-		sleep 0.1
-	done
-	return 1
-}
-unmount() {
-	fusermount3 -u "$MNT" 2>/dev/null || { sleep 1; fusermount3 -u "$MNT" 2>/dev/null; } ||
-		fusermount3 -uz "$MNT" 2>/dev/null || true
-	if [ -n "$daemon_pid" ]; then
-		for _ in $(seq 1 100); do kill -0 "$daemon_pid" 2>/dev/null || break; sleep 0.1; done
-		kill "$daemon_pid" 2>/dev/null || true
-		wait "$daemon_pid" 2>/dev/null || true
-	fi
-	daemon_pid=""
-}
 mount_tool() { # TOOL
 	case $1 in
 	lakemount)
