@@ -2310,6 +2310,20 @@ out:
 	return 0;
 }
 
+/* A read of the data path ended: its latency into the histogram, an error counted. */
+static int read_done(struct lm_ns *ns, int64_t t0, int rc)
+{
+	uint64_t us = (uint64_t)((lm_mono_ns() - t0) / 1000);
+	int b = 0;
+
+	while (b < 31 && ((uint64_t)1 << b) < us)
+		b++;
+	atomic_fetch_add(&ns->st.read_us[b], 1);
+	if (rc)
+		atomic_fetch_add(&ns->st.read_errors, 1);
+	return rc;
+}
+
 int lm_ns_read(struct lm_ns *ns, struct lm_ns_file *f, uint64_t off, size_t len,
 	       void *dst, size_t *got, struct lm_err *err)
 {
@@ -2328,15 +2342,7 @@ int lm_ns_read(struct lm_ns *ns, struct lm_ns_file *f, uint64_t off, size_t len,
 	{
 		int64_t t0 = lm_mono_ns();
 		int rc = lm_reader_read(f->rd, off, len, dst, got, err);
-		uint64_t us = (uint64_t)((lm_mono_ns() - t0) / 1000);
-		int b = 0;
-
-		while (b < 31 && ((uint64_t)1 << b) < us)
-			b++;
-		atomic_fetch_add(&ns->st.read_us[b], 1);
-		if (rc)
-			atomic_fetch_add(&ns->st.read_errors, 1);
-		return rc;
+		return read_done(ns, t0, rc);
 	}
 }
 
@@ -2355,15 +2361,7 @@ int lm_ns_read_view(struct lm_ns *ns, struct lm_ns_file *f, uint64_t off, size_t
 	{
 		int64_t t0 = lm_mono_ns();
 		int rc = lm_reader_read_view(f->rd, off, len, v, err);
-		uint64_t us = (uint64_t)((lm_mono_ns() - t0) / 1000);
-		int b = 0;
-
-		while (b < 31 && ((uint64_t)1 << b) < us)
-			b++;
-		atomic_fetch_add(&ns->st.read_us[b], 1);
-		if (rc)
-			atomic_fetch_add(&ns->st.read_errors, 1);
-		return rc;
+		return read_done(ns, t0, rc);
 	}
 }
 
