@@ -159,6 +159,11 @@ int main(int argc, char **argv)
 		}
 		max_memory = (size_t)mm;
 	}
+	if (o.read_ahead_kb != LM_OPTS_ID_UNSET && o.read_ahead_kb > 65536) {
+		fprintf(stderr, "lakemount: read_ahead_kb=%u: at most 65536 (64 MiB)\n", o.read_ahead_kb);
+		rc = 2;
+		goto out;
+	}
 	if (o.cache_size && (lm_size_parse(o.cache_size, &cache_size) || cache_size < (4u << 20))) {
 		fprintf(stderr, "lakemount: cache_size=%s: use a size such as 256M or 2G (at least 4M)\n",
 			o.cache_size);
@@ -253,6 +258,8 @@ int main(int argc, char **argv)
 	ctx.cfg.uid = o.uid != LM_OPTS_ID_UNSET ? o.uid : getuid();
 	ctx.cfg.gid = o.gid != LM_OPTS_ID_UNSET ? o.gid : getgid();
 	ctx.cfg.umask = o.umask;
+	ctx.cfg.read_ahead_kb = o.read_ahead_kb == LM_OPTS_ID_UNSET ? 1024 : o.read_ahead_kb;
+	ctx.cfg.bdi[0] = '\0';
 	hup.ns = ns;
 	hup.store = store;
 	hup.s3 = is_s3 ? &s3 : NULL;
@@ -282,6 +289,8 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	mounted = 1;
+	if (ctx.cfg.read_ahead_kb && lm_fuse_find_dev(mnt, ctx.cfg.bdi, sizeof(ctx.cfg.bdi)))
+		lm_debug("no FUSE mount found on %s in mountinfo: kernel readahead left as is", mnt);
 	if (!o.foreground)
 		lm_log_use_syslog("lakemount");
 	lm_info("mounted %s on %s", o.source, mnt);

@@ -34,6 +34,7 @@ static const struct fuse_opt lm_opt_spec[] = {
 	LM_OPT("no_disk_cache", no_disk_cache),
 	LM_OPT("data_cache=%s", data_cache),
 	LM_OPT("data_cache_size=%s", data_cache_size),
+	LM_OPT("read_ahead_kb=%u", read_ahead_kb),
 	LM_OPT("uid=%u", uid),
 	LM_OPT("gid=%u", gid),
 	LM_OPT("umask=%o", umask),
@@ -171,6 +172,7 @@ int lm_opts_parse(int argc, char **argv, struct lm_opts *o)
 	o->latest_ttl = 5;
 	o->uid = LM_OPTS_ID_UNSET;
 	o->gid = LM_OPTS_ID_UNSET;
+	o->read_ahead_kb = LM_OPTS_ID_UNSET;
 	o->fuse_args = (struct fuse_args)FUSE_ARGS_INIT(argc, argv);
 	if (fuse_opt_parse(&o->fuse_args, o, lm_opt_spec, proc) == -1)
 		return -1;
@@ -257,6 +259,10 @@ void lm_opts_usage(const char *prog)
 	       "                           default; one mount per DIR)\n"
 	       "    -o data_cache_size=SIZE  the most the data cache takes (default 1G; least\n"
 	       "                           recently used blocks are deleted first)\n"
+	       "    -o read_ahead_kb=N     the kernel's readahead for this mount, in KiB: 1 MiB\n"
+	       "                           FUSE reads instead of 256 KiB (default 1024; set\n"
+	       "                           only when the daemon may write /sys/class/bdi, i.e.\n"
+	       "                           as root; 0 = leave the kernel's default)\n"
 	       "\n"
 	       "time travel:\n"
 	       "    -o latest_ttl=SECONDS  how long the list of versions and @latest are\n"

@@ -26,6 +26,7 @@ struct lm_opts {
 	int no_disk_cache;
 	char *data_cache;         /* DIR of the optional disk block cache */
 	char *data_cache_size;    /* SIZE */
+	unsigned read_ahead_kb;   /* kernel readahead of the mount; LM_OPTS_ID_UNSET: default */
 	/* what stat shows */
 	unsigned uid;             /* LM_OPTS_ID_UNSET: the daemon's own */
 	unsigned gid;

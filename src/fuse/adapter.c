@@ -3,6 +3,7 @@
  * codes to errno. May call: ns, log, libfuse. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -54,9 +55,90 @@ static int to_errno(int rc)
 	return lm_errno(rc);
 }
 
+/* mountinfo escapes space, tab, newline and backslash as \ooo. */
+static void unescape_octal(char *s)
+{
+	char *w = s;
+
+	for (; *s; s++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
+		    s[3] >= '0' && s[3] <= '7') {
+			*w++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
+			s += 3;
+		} else {
+			*w++ = *s;
+		}
+	}
+	*w = '\0';
+}
+
+int lm_fuse_find_dev(const char *mnt, char *out, size_t outlen)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	char *line = NULL;
+	size_t cap = 0;
+	int rc = ENOENT;
+
+	if (!f)
+		return errno;
+	while (getline(&line, &cap, f) >= 0) {
+		/* ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [TAGS...] - FSTYPE SOURCE SUPER */
+		char *save = NULL, *dev, *mp, *sep, *tok;
+
+		if (!strtok_r(line, " ", &save) || !strtok_r(NULL, " ", &save) ||
+		    !(dev = strtok_r(NULL, " ", &save)) || !strtok_r(NULL, " ", &save) ||
+		    !(mp = strtok_r(NULL, " ", &save)))
+			continue;
+		sep = NULL;
+		while ((tok = strtok_r(NULL, " ", &save)))
+			if (!strcmp(tok, "-")) {
+				sep = strtok_r(NULL, " ", &save);   /* the fstype */
+				break;
+			}
+		if (!sep || strncmp(sep, "fuse", 4))
+			continue;
+		unescape_octal(mp);
+		if (strcmp(mp, mnt) || strlen(dev) >= outlen)
+			continue;
+		snprintf(out, outlen, "%s", dev);   /* the last match wins: the newest mount */
+		rc = 0;
+	}
+	free(line);
+	fclose(f);
+	return rc;
+}
+
+/* Larger kernel readahead means fewer, larger FUSE reads of a stream (1 MiB instead of
+ * 256 KiB): a quarter of the requests, each a round trip through the daemon. Only the
+ * bdi's sysfs knob raises it; the kernel then takes min(that, max_readahead of our INIT
+ * reply), so it is written here, before the reply. Needs root (or a writable sysfs):
+ * otherwise the kernel's default stays and nothing else changes. */
+static void set_read_ahead(struct lm_fuse_ctx *c, struct fuse_conn_info *conn)
+{
+	char path[96], val[16];
+	int fd, n;
+
+	if (!c->cfg.read_ahead_kb || !c->cfg.bdi[0])
+		return;
+	snprintf(path, sizeof(path), "/sys/class/bdi/%s/read_ahead_kb", c->cfg.bdi);
+	n = snprintf(val, sizeof(val), "%u\n", c->cfg.read_ahead_kb);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, val, (size_t)n) != n) {
+		lm_debug("readahead of the mount left to the kernel: %s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	close(fd);
+	conn->max_readahead = c->cfg.read_ahead_kb * 1024u;
+	lm_debug("kernel readahead of the mount: %u KiB", c->cfg.read_ahead_kb);
+}
+
 static void op_init(void *userdata, struct fuse_conn_info *conn)
 {
 	struct lm_fuse_ctx *c = userdata;
+
+	set_read_ahead(c, conn);
 
 	if (conn->capable & FUSE_CAP_ASYNC_READ)
 		conn->want |= FUSE_CAP_ASYNC_READ;

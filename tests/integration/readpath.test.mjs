@@ -2,16 +2,19 @@
 // and pyarrow make first (last 8 bytes, then the footer) cost one GET per file opened,
 // and none after a remount on the same cache_dir (the tails come from the LMDB cache);
 // the optional data cache serves a remount's reads from local disk with the right
-// bytes, and a second mount on the same data cache directory is refused.
+// bytes, and a second mount on the same data cache directory is refused; the kernel's
+// readahead of the mount is raised to 1 MiB (fewer, larger FUSE reads) when the daemon
+// may (root), and read_ahead_kb= chooses it.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { fuseSkipReason, loudSkip, makeTmpdir, removeTmpdir, generateLake } from './lib/env.mjs';
+import { fuseSkipReason, loudSkip, makeTmpdir, removeTmpdir, generateLake, LAKEMOUNT } from './lib/env.mjs';
 import { startMount } from './lib/mount.mjs';
 import { publish, BACKEND } from './lib/backend.mjs';
 import { sha256File } from './lib/fsx.mjs';
+import { spawnSync } from 'node:child_process';
 
 const skip = fuseSkipReason() ? loudSkip('read path tests', fuseSkipReason()) : false;
 
@@ -116,6 +119,60 @@ describe(`read path: Parquet footers and the data cache (${BACKEND})`, { skip, t
 			assert.ok(s.data_cache.bytes > 0 && s.data_cache.bytes <= 64 << 20);
 		} finally {
 			await m2.unmount();
+		}
+	});
+
+	// The mount's bdi ("MAJOR:MINOR", as mountpoint -d prints it) and its readahead.
+	const readAheadKb = (mnt) => {
+		const r = spawnSync('mountpoint', ['-d', mnt], { encoding: 'utf8' });
+		assert.equal(r.status, 0, `mountpoint -d ${mnt}: ${r.stderr}`);
+		return Number(fs.readFileSync(`/sys/class/bdi/${r.stdout.trim()}/read_ahead_kb`, 'utf8'));
+	};
+	const notRoot = process.getuid() !== 0 && 'the daemon sets the readahead only as root';
+
+	it('read_ahead_kb above 64 MiB is refused in one line, nothing mounted', () => {
+		const mnt = path.join(tmp, 'mnt-ra-bad');
+		fs.mkdirSync(mnt, { recursive: true });
+		const r = spawnSync(LAKEMOUNT, ['-f', '-o', 'read_ahead_kb=70000', lake, mnt], { encoding: 'utf8', timeout: 10_000 });
+		assert.equal(r.status, 2);
+		assert.match(r.stderr, /read_ahead_kb=70000: at most 65536/);
+		assert.notEqual(spawnSync('mountpoint', ['-q', mnt]).status, 0, 'not mounted');
+	});
+
+	it('kernel readahead: 1 MiB by default (as root), read_ahead_kb= chooses it, right bytes', { skip: notRoot }, async () => {
+		const blob = { rel: 'blobs/big.bin', src: path.join(lake, 'blobs', 'big.bin') };
+		const want = await sha256File(blob.src);
+		const size = fs.statSync(blob.src).size;
+		const fuseReads = async (m) => {
+			const s0 = await stats(m.mnt);
+			assert.equal(await sha256File(path.join(m.mnt, blob.rel)), want, blob.rel);
+			return (await stats(m.mnt)).fuse.reads - s0.fuse.reads;
+		};
+		const mb = await mount(['no_disk_cache'], 'mnt ra default');
+		let big;
+		try {
+			assert.equal(readAheadKb(mb.mnt), 1024, 'default: 1 MiB');
+			big = await fuseReads(mb);
+		} finally {
+			await mb.unmount();
+		}
+		const ms = await mount(['no_disk_cache', 'read_ahead_kb=128'], 'mnt-ra-128');
+		let small;
+		try {
+			assert.equal(readAheadKb(ms.mnt), 128, 'read_ahead_kb=128');
+			small = await fuseReads(ms);
+		} finally {
+			await ms.unmount();
+		}
+		// 1 MiB requests: about size/1 MiB reads; 128 KiB readahead: at least size/256 KiB.
+		assert.ok(big <= Math.ceil(size / (1 << 20)) + 2, `${big} FUSE reads with 1 MiB readahead`);
+		assert.ok(small >= Math.floor(size / (256 << 10)), `${small} FUSE reads with 128 KiB readahead`);
+		const m0 = await mount(['no_disk_cache', 'read_ahead_kb=0'], 'mnt-ra-0');
+		try {
+			assert.notEqual(readAheadKb(m0.mnt), 1024, 'read_ahead_kb=0 leaves the kernel default');
+			assert.equal(await sha256File(path.join(m0.mnt, blob.rel)), want);
+		} finally {
+			await m0.unmount();
 		}
 	});
 });

@@ -7,9 +7,10 @@
 #
 # Environment: LM_BUILD (build dir with lakemount and tools/s3/lm-s3put; default
 # <repo>/build), LM_BENCH_OPTS (extra -o options for lakemount, e.g. max_memory=256M),
-# LM_RGW_PORT (optional), LM_BENCH_RA_KB (1024: one more lakemount row per round with
-# the mount's /sys/class/bdi/<dev>/read_ahead_kb set to that — 1 MiB FUSE reads; 0 = no
-# such row). Needs root (Ceph; apt installs s3fs/rclone when missing).
+# LM_RGW_PORT (optional), LM_BENCH_RA_KB (128: one more lakemount row per round mounted
+# with -o read_ahead_kb=128 — the kernel's own default, 256 KiB FUSE reads, where the
+# daemon's default is 1024 — 1 MiB reads; 0 = no such row). Needs root (Ceph; apt
+# installs s3fs/rclone when missing).
 #
 # What it does: starts its own RGW (LM_RGW_STORE=bluestore) in a scratch folder, uploads
 #   bench/tbl/big.bin             SIZE MiB of random bytes inside a one-version Delta table
@@ -20,8 +21,8 @@
 # then measures, median of N cold runs (a fresh mount each run; one warm-up GET first
 # so the server side is equally warm for everyone):
 #   curl GET of the object        (SigV4 by curl: plain key names only)
-#   lakemount: cat tbl/@v0/big.bin > /dev/null, and plain/big.bin (also with a larger
-#                                 kernel readahead for the mount, LM_BENCH_RA_KB)
+#   lakemount: cat tbl/@v0/big.bin > /dev/null, and plain/big.bin (also with the
+#                                 kernel's default readahead, LM_BENCH_RA_KB)
 #   s3fs, rclone mount: cat bench/tbl/big.bin > /dev/null
 # and peak RSS (VmHWM) of each daemon; P5: 4 cats of the 4 files at once, aggregate
 # MB/s and the daemon's peak RSS, for lakemount (default options) and the peers.
@@ -43,7 +44,7 @@ while [ $# -gt 0 ]; do
 	esac
 done
 P5_MB=${LM_BENCH_P5_MB:-256}
-RA_KB=${LM_BENCH_RA_KB:-1024}   # an extra lakemount row with this bdi read_ahead_kb; 0 = none
+RA_KB=${LM_BENCH_RA_KB:-128}   # an extra lakemount row with -o read_ahead_kb=this; 0 = none
 
 BENCH=seqread
 # shellcheck source=tools/bench/common.sh
@@ -94,7 +95,8 @@ mount_tool() { # TOOL
 	case $1 in
 	lakemount)
 		"$BUILD/lakemount" -f "s3://$B/bench" "$MNT" \
-			-o "endpoint=$EP,path_style${LM_BENCH_OPTS:+,$LM_BENCH_OPTS}" >>"$W/lakemount.log" 2>&1 &
+			-o "endpoint=$EP,path_style${LM_BENCH_OPTS:+,$LM_BENCH_OPTS}${RA_ROW:+,read_ahead_kb=$RA_ROW}" \
+			>>"$W/lakemount.log" 2>&1 &
 		;;
 	s3fs)
 		s3fs "$B" "$MNT" -f -o "ro,passwd_file=$W/s3fs.passwd,url=$EP" \
@@ -136,11 +138,8 @@ secs() { awk -v t="$1" -v k="$TCK" 'BEGIN { printf "%.2f", t / k }'; }
 declare -A TIMES HWMS CPU SCPU RCPU
 one_run() { # TOOL WHICH LABEL [READ_AHEAD_KB]
 	local t0 t1 p c0 c1 s0 s1
-	mount_tool "$1"
+	RA_ROW=${4:-} mount_tool "$1"
 	p=$(path_of "$1" "$2")
-	# The mount's own readahead (the kernel's default is 128 KiB, so FUSE reads of
-	# 256 KiB under cat's FADV_SEQUENTIAL); only this mount's bdi is changed.
-	[ -n "${4:-}" ] && echo "$4" >"/sys/class/bdi/$(mountpoint -d "$MNT")/read_ahead_kb"
 	c0=$(ticks "$daemon_pid"); s0=$(server_ticks)
 	t0=$(now); /usr/bin/time -f "%U %S" -o "$W/cat.time" cat "$p" >/dev/null; t1=$(now)
 	c1=$(ticks "$daemon_pid"); s1=$(server_ticks)
