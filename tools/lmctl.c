@@ -29,6 +29,7 @@
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 
+#include "lm/iceberg.h"
 #include "lm/json.h"
 #include "lm/log.h"
 #include "lm/store.h"
@@ -745,15 +746,28 @@ out:
 
 /* ---------- diff ---------- */
 
+/* What a diff line is about: a data file, or (Iceberg) a delete file of a kind. */
+enum df_kind { DF_DATA, DF_POS_DELETES, DF_EQ_DELETES, DF_DV };
+
+static const char *df_kind_name(int k)
+{
+	return k == DF_POS_DELETES ? "position-deletes" : k == DF_EQ_DELETES ? "equality-deletes" :
+	       k == DF_DV ? "deletion-vector" : "data";
+}
+
 struct df_file {
 	const char *path;
 	uint64_t size;
-	int64_t rows;       /* -1 unknown */
+	int64_t rows;       /* -1 unknown; delete files: the records they hold */
+	int kind;           /* enum df_kind */
+	int64_t dv_rows;    /* Delta: rows its deletion vector removes, 0 none, -1 unknown */
 };
 
 struct df_side {
-	struct df_file *f;  /* sorted by path */
+	struct df_file *f;  /* data files, sorted by path */
 	size_t n;
+	struct df_file *d;  /* Iceberg delete files, sorted (df_del_cmp) */
+	size_t nd;
 	char label[80];
 	struct lm_snapshot *snap;
 	struct lm_iceberg_scan *scan;
@@ -762,6 +776,7 @@ struct df_side {
 static void df_side_free(struct df_side *s)
 {
 	free(s->f);
+	free(s->d);
 	lm_snapshot_unref(s->snap);
 	lm_iceberg_scan_free(s->scan);
 }
@@ -813,6 +828,24 @@ static int df_load(struct lm_table *t, const char *arg, struct df_side *s)
 				s->f[i].size = s->scan->data[i].size;
 				s->f[i].rows = s->scan->data[i].record_count;
 			}
+			/* Delete files are what a row-level DELETE/UPDATE/MERGE adds: a diff
+			 * without them would say "nothing changed". Named as the manifest
+			 * does when they cannot be placed inside the table. */
+			s->nd = s->scan->ndeletes;
+			s->d = calloc(s->nd ? s->nd : 1, sizeof(*s->d));
+			for (size_t i = 0; s->d && i < s->nd; i++) {
+				const struct lm_iceberg_file *x = &s->scan->deletes[i];
+
+				s->d[i].path = x->path ? x->path : x->raw;
+				s->d[i].size = x->size;
+				s->d[i].rows = x->record_count;
+				s->d[i].kind = x->dv ? DF_DV : x->content == LM_ICEBERG_FILE_EQ_DELETES ?
+					       DF_EQ_DELETES : DF_POS_DELETES;
+			}
+			if (!s->d) {   /* reported as out of memory below */
+				free(s->f);
+				s->f = NULL;
+			}
 		}
 	} else {
 		rc = lm_table_snapshot(t, key, &s->snap, &err);
@@ -823,6 +856,9 @@ static int df_load(struct lm_table *t, const char *arg, struct df_side *s)
 				s->f[i].path = s->snap->files[i].path;
 				s->f[i].size = s->snap->files[i].size;
 				s->f[i].rows = -1;
+				s->f[i].dv_rows = !(s->snap->files[i].flags & LM_FILE_HAS_DV) ? 0 :
+						  s->snap->files[i].deleted_rows < 0 ? -1 :
+						  s->snap->files[i].deleted_rows;
 			}
 		}
 	}
@@ -840,6 +876,22 @@ static int df_load(struct lm_table *t, const char *arg, struct df_side *s)
 static int df_cmp(const void *a, const void *b)
 {
 	return strcmp(((const struct df_file *)a)->path, ((const struct df_file *)b)->path);
+}
+
+/* Delete files: several deletion vectors may share one Puffin file, so the whole
+ * description is the key (a multiset: equal entries pair up one by one). */
+static int df_del_cmp(const void *a, const void *b)
+{
+	const struct df_file *x = a, *y = b;
+	int c = strcmp(x->path, y->path);
+
+	if (c)
+		return c;
+	if (x->size != y->size)
+		return x->size < y->size ? -1 : 1;
+	if (x->rows != y->rows)
+		return x->rows < y->rows ? -1 : 1;
+	return x->kind - y->kind;
 }
 
 static int df_ptr_cmp(const void *a, const void *b)
@@ -916,12 +968,31 @@ static void df_delta_rows(struct lm_table *t, int64_t hi, struct df_file **fs, s
 	free(v);
 }
 
+/* One array of diff entries: data files (rows) or delete files (records, content). */
+static void df_json_files(cJSON *root, const char *name, struct df_file **v, size_t nv,
+			  bool deletes)
+{
+	cJSON *arr = cJSON_AddArrayToObject(root, name);
+
+	for (size_t k = 0; k < nv; k++) {
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(o, "path", v[k]->path);
+		add_i64(o, "size", (int64_t)v[k]->size);
+		add_opt(o, deletes ? "records" : "rows", v[k]->rows);
+		if (deletes)
+			cJSON_AddStringToObject(o, "content", df_kind_name(v[k]->kind));
+		cJSON_AddItemToArray(arr, o);
+	}
+}
+
 static int cmd_diff(struct lm_table *t, const char *a1, const char *a2, bool json,
 		    struct progress *pg)
 {
 	struct df_side s1 = { 0 }, s2 = { 0 };
 	struct df_file **add = NULL, **rem = NULL, **all = NULL;
-	size_t na = 0, nr = 0, i = 0, j = 0;
+	struct df_file **dadd = NULL, **drem = NULL, **dv1 = NULL, **dv2 = NULL;
+	size_t na = 0, nr = 0, nda = 0, ndr = 0, ndv = 0, i = 0, j = 0;
 	uint64_t ba = 0, br = 0;
 	int64_t ra = 0, rr = 0;
 	bool ra_known = true, rr_known = true;
@@ -931,10 +1002,18 @@ static int cmd_diff(struct lm_table *t, const char *a1, const char *a2, bool jso
 		goto out;
 	qsort(s1.f, s1.n, sizeof(*s1.f), df_cmp);
 	qsort(s2.f, s2.n, sizeof(*s2.f), df_cmp);
+	if (s1.d)
+		qsort(s1.d, s1.nd, sizeof(*s1.d), df_del_cmp);
+	if (s2.d)
+		qsort(s2.d, s2.nd, sizeof(*s2.d), df_del_cmp);
 	add = calloc(s2.n + 1, sizeof(*add));
 	rem = calloc(s1.n + 1, sizeof(*rem));
 	all = calloc(s1.n + s2.n + 1, sizeof(*all));
-	if (!add || !rem || !all) {
+	dadd = calloc(s2.nd + 1, sizeof(*dadd));
+	drem = calloc(s1.nd + 1, sizeof(*drem));
+	dv1 = calloc(s1.n + 1, sizeof(*dv1));
+	dv2 = calloc(s1.n + 1, sizeof(*dv2));
+	if (!add || !rem || !all || !dadd || !drem || !dv1 || !dv2) {
 		fprintf(stderr, "lmctl: out of memory\n");
 		rc = 2;
 		goto out;
@@ -950,7 +1029,24 @@ static int cmd_diff(struct lm_table *t, const char *a1, const char *a2, bool jso
 			if (s1.f[i].size != s2.f[j].size) {   /* same name, other bytes */
 				rem[nr++] = &s1.f[i];
 				add[na++] = &s2.f[j];
+			} else if (s1.f[i].dv_rows != s2.f[j].dv_rows) {
+				/* Delta: the same file, other rows deleted (a DELETE, UPDATE or
+				 * MERGE that wrote a deletion vector instead of a new file) */
+				dv1[ndv] = &s1.f[i];
+				dv2[ndv++] = &s2.f[j];
 			}
+			i++;
+			j++;
+		}
+	}
+	for (i = 0, j = 0; i < s1.nd || j < s2.nd;) {
+		int c = i >= s1.nd ? 1 : j >= s2.nd ? -1 : df_del_cmp(&s1.d[i], &s2.d[j]);
+
+		if (c < 0) {
+			drem[ndr++] = &s1.d[i++];
+		} else if (c > 0) {
+			dadd[nda++] = &s2.d[j++];
+		} else {
 			i++;
 			j++;
 		}
@@ -985,19 +1081,19 @@ static int cmd_diff(struct lm_table *t, const char *a1, const char *a2, bool jso
 		cJSON_AddStringToObject(root, "format", t->fmt == LM_TABLE_ICEBERG ? "iceberg" : "delta");
 		cJSON_AddStringToObject(root, "from", s1.label);
 		cJSON_AddStringToObject(root, "to", s2.label);
-		for (int side = 0; side < 2; side++) {
-			struct df_file **v = side ? rem : add;
-			size_t nv = side ? nr : na;
+		df_json_files(root, "added", add, na, false);
+		df_json_files(root, "removed", rem, nr, false);
+		df_json_files(root, "deletes_added", dadd, nda, true);
+		df_json_files(root, "deletes_removed", drem, ndr, true);
+		arr = cJSON_AddArrayToObject(root, "deletion_vectors_changed");
+		for (size_t k = 0; k < ndv; k++) {
+			cJSON *o = cJSON_CreateObject();
 
-			arr = cJSON_AddArrayToObject(root, side ? "removed" : "added");
-			for (size_t k = 0; k < nv; k++) {
-				cJSON *o = cJSON_CreateObject();
-
-				cJSON_AddStringToObject(o, "path", v[k]->path);
-				add_i64(o, "size", (int64_t)v[k]->size);
-				add_opt(o, "rows", v[k]->rows);
-				cJSON_AddItemToArray(arr, o);
-			}
+			cJSON_AddStringToObject(o, "path", dv2[k]->path);
+			add_i64(o, "size", (int64_t)dv2[k]->size);
+			add_opt(o, "deleted_rows_from", dv1[k]->dv_rows);
+			add_opt(o, "deleted_rows_to", dv2[k]->dv_rows);
+			cJSON_AddItemToArray(arr, o);
 		}
 		add_i64(root, "added_bytes", (int64_t)ba);
 		add_i64(root, "removed_bytes", (int64_t)br);
@@ -1022,7 +1118,11 @@ static int cmd_diff(struct lm_table *t, const char *a1, const char *a2, bool jso
 		if (rr_known)
 			snprintf(r2, sizeof(r2), "%" PRId64, rr);
 		printf("diff %s %s..%s: +%zu files (%" PRIu64 " bytes, %s rows), -%zu files (%" PRIu64
-		       " bytes, %s rows)\n", lm_table_name(t), s1.label, s2.label, na, ba, r1, nr, br, r2);
+		       " bytes, %s rows)", lm_table_name(t), s1.label, s2.label, na, ba, r1, nr, br, r2);
+		if (t->fmt == LM_TABLE_ICEBERG)
+			printf("; delete files +%zu, -%zu\n", nda, ndr);
+		else
+			printf("; deletion vectors changed: %zu\n", ndv);
 		for (size_t k = 0; k < na; k++) {
 			printf("+\t%s\t%" PRIu64 "\t", add[k]->path, add[k]->size);
 			if (add[k]->rows >= 0)
@@ -1037,12 +1137,37 @@ static int cmd_diff(struct lm_table *t, const char *a1, const char *a2, bool jso
 			else
 				printf("-\n");
 		}
+		for (size_t k = 0; k < nda + ndr; k++) {
+			const struct df_file *d = k < nda ? dadd[k] : drem[k - nda];
+
+			printf("%s\t%s\t%" PRIu64 "\t", k < nda ? "+del" : "-del", d->path, d->size);
+			if (d->rows >= 0)
+				printf("%" PRId64, d->rows);
+			else
+				printf("-");
+			printf("\t%s\n", df_kind_name(d->kind));
+		}
+		for (size_t k = 0; k < ndv; k++) {
+			printf("~dv\t%s\t%" PRIu64 "\t", dv2[k]->path, dv2[k]->size);
+			if (dv1[k]->dv_rows >= 0)
+				printf("%" PRId64, dv1[k]->dv_rows);
+			else
+				printf("-");
+			if (dv2[k]->dv_rows >= 0)
+				printf("\t%" PRId64 "\n", dv2[k]->dv_rows);
+			else
+				printf("\t-\n");
+		}
 	}
 	rc = 0;
 out:
 	free(add);
 	free(rem);
 	free(all);
+	free(dadd);
+	free(drem);
+	free(dv1);
+	free(dv2);
 	df_side_free(&s1);
 	df_side_free(&s2);
 	return rc;
