@@ -7,7 +7,8 @@
 #
 # Environment: LM_BUILD (build dir with lakemount and tools/s3/lm-s3put; default
 # <repo>/build), LM_BENCH_OPTS (extra -o options for lakemount, e.g. max_memory=256M),
-# LM_RGW_PORT (optional), LM_BENCH_RA_KB (128: one more lakemount row per round mounted
+# LM_BENCH_PIN (1: Ceph on CPU 1, every client on CPU 0 — a server with a CPU of its
+# own), LM_RGW_PORT (optional), LM_BENCH_RA_KB (128: one more lakemount row per round mounted
 # with -o read_ahead_kb=128 — the kernel's own default, 256 KiB FUSE reads, where the
 # daemon's default is 1024 — 1 MiB reads; 0 = no such row). Needs root (Ceph; apt
 # installs s3fs/rclone when missing).
@@ -53,6 +54,14 @@ bench_require
 bench_install s3fs rclone
 bench_workdir
 LM_RGW_STORE=bluestore LM_RGW_BLUESTORE_GB=${LM_RGW_BLUESTORE_GB:-8} bench_start_rgw
+if [ "${LM_BENCH_PIN:-0}" = 1 ]; then
+	# A server with a CPU of its own, as any remote S3 has: Ceph on CPU 1, this script
+	# and so every client it starts (curl, the FUSE daemons, cat) on CPU 0.
+	[ "$(nproc)" -ge 2 ] || die "LM_BENCH_PIN=1 needs 2 CPUs"
+	for p in $LM_RGW_PIDS; do taskset -a -p -c 1 "$p" >/dev/null || die "taskset $p failed"; done
+	taskset -p -c 0 $$ >/dev/null || die "taskset of the script failed"
+	echo "== pinned: Ceph (mon, osd, rgw) on CPU 1, every client on CPU 0"
+fi
 KEY=$AWS_ACCESS_KEY_ID
 SECRET=$AWS_SECRET_ACCESS_KEY
 
