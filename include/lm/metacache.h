@@ -65,6 +65,15 @@ int lm_metacache_read(struct lm_metacache *mc, enum lm_mc_kind kind, const char 
 /* Store (replacing). Errors are for logging only: the cache is an optimisation. */
 int lm_metacache_put(struct lm_metacache *mc, enum lm_mc_kind kind, const char *key,
 		     const void *val, size_t len, struct lm_err *err);
+/* Store a value built later, off the caller's thread: the cache's writer thread (started
+ * by the first call) runs produce(ud, out, err) and, when it returns 0, puts what it wrote
+ * in out under (kind, key); then done(ud, rc, err) runs whatever happened (rc 0 = stored).
+ * Jobs run one at a time, in order. With MAX_PENDING jobs already queued, or when the
+ * thread cannot start, the job runs in the calling thread before this returns. close()
+ * runs every queued job first. Returns 0 (done has run or will run). */
+int lm_metacache_put_async(struct lm_metacache *mc, enum lm_mc_kind kind, const char *key,
+			   int (*produce)(void *ud, struct lm_buf *out, struct lm_err *err),
+			   void (*done)(void *ud, int rc, const struct lm_err *err), void *ud);
 void lm_metacache_stats(struct lm_metacache *mc, struct lm_metacache_stats *out);
 
 #endif

@@ -24,6 +24,7 @@
 #include <fcntl.h>
 #include <lmdb.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,12 +54,31 @@ struct rec_head {
 	uint64_t sum;
 };
 
+/* A value to be built and stored by the writer thread (lm_metacache_put_async). */
+struct mc_job {
+	struct mc_job *next;
+	enum lm_mc_kind kind;
+	char *key;
+	int (*produce)(void *ud, struct lm_buf *out, struct lm_err *err);
+	void (*done)(void *ud, int rc, const struct lm_err *err);
+	void *ud;
+};
+
+#define MAX_PENDING 8   /* queued jobs; past this the caller does the work itself */
+
 struct lm_metacache {
 	MDB_env *env;
 	MDB_dbi rec, age, fmt;
 	uint64_t map_bytes;
 	char *dir;
 	atomic_uint_fast64_t hits, misses, puts, evictions, corrupt;
+	/* the writer: started by the first put_async, drained and joined by close */
+	pthread_mutex_t qlock;
+	pthread_cond_t qcond;
+	struct mc_job *head, *tail;
+	unsigned pending;
+	bool writer_started, stopping;
+	pthread_t writer;
 };
 
 /* A checksum for damage, not for adversaries: 8 bytes a step, then an avalanche. */
@@ -247,6 +267,8 @@ int lm_metacache_open(const char *dir, uint64_t max_bytes, struct lm_metacache *
 	*out = NULL;
 	if (!mc)
 		return lm_err_set(err, ENOMEM, "out of memory");
+	pthread_mutex_init(&mc->qlock, NULL);
+	pthread_cond_init(&mc->qcond, NULL);
 	mc->map_bytes = max_bytes ? max_bytes : DEFAULT_MAP;
 	if (mc->map_bytes < MIN_MAP)
 		mc->map_bytes = MIN_MAP;
@@ -295,6 +317,16 @@ void lm_metacache_close(struct lm_metacache *mc)
 {
 	if (!mc)
 		return;
+	/* Every queued value is still built and stored: a remount right after an unmount
+	 * finds what this mount built. */
+	pthread_mutex_lock(&mc->qlock);
+	mc->stopping = true;
+	pthread_cond_broadcast(&mc->qcond);
+	pthread_mutex_unlock(&mc->qlock);
+	if (mc->writer_started)
+		pthread_join(mc->writer, NULL);
+	pthread_mutex_destroy(&mc->qlock);
+	pthread_cond_destroy(&mc->qcond);
 	if (mc->env)
 		mdb_env_close(mc->env);
 	free(mc->dir);
@@ -594,6 +626,89 @@ int lm_metacache_put(struct lm_metacache *mc, enum lm_mc_kind kind, const char *
 		return lm_err_set(err, mdb_to_errno(rc), "metadata cache %s: storing '%s': %s",
 				  mc->dir, key, mdb_strerror(rc));
 	atomic_fetch_add(&mc->puts, 1);
+	return 0;
+}
+
+static void run_job(struct lm_metacache *mc, struct mc_job *j)
+{
+	struct lm_buf buf;
+	struct lm_err err;
+	int rc;
+
+	lm_buf_init(&buf, (size_t)mc->map_bytes);
+	lm_err_init(&err);
+	rc = j->produce(j->ud, &buf, &err);
+	if (!rc)
+		rc = lm_metacache_put(mc, j->kind, j->key, buf.data, buf.len, &err);
+	lm_buf_free(&buf);
+	j->done(j->ud, rc, &err);
+	free(j->key);
+	free(j);
+}
+
+static void *writer_main(void *arg)
+{
+	struct lm_metacache *mc = arg;
+
+	for (;;) {
+		struct mc_job *j;
+
+		pthread_mutex_lock(&mc->qlock);
+		while (!mc->head && !mc->stopping)
+			pthread_cond_wait(&mc->qcond, &mc->qlock);
+		j = mc->head;
+		if (j) {
+			mc->head = j->next;
+			if (!mc->head)
+				mc->tail = NULL;
+		}
+		pthread_mutex_unlock(&mc->qlock);
+		if (!j)
+			return NULL;   /* stopping, and nothing left */
+		run_job(mc, j);
+		pthread_mutex_lock(&mc->qlock);
+		mc->pending--;
+		pthread_mutex_unlock(&mc->qlock);
+	}
+}
+
+int lm_metacache_put_async(struct lm_metacache *mc, enum lm_mc_kind kind, const char *key,
+			   int (*produce)(void *ud, struct lm_buf *out, struct lm_err *err),
+			   void (*done)(void *ud, int rc, const struct lm_err *err), void *ud)
+{
+	struct mc_job *j = calloc(1, sizeof(*j));
+	bool queued = false;
+
+	if (!j || !(j->key = strdup(key))) {
+		struct lm_err err;
+
+		free(j);
+		lm_err_init(&err);
+		done(ud, lm_err_set(&err, ENOMEM, "out of memory"), &err);
+		return ENOMEM;
+	}
+	j->kind = kind;
+	j->produce = produce;
+	j->done = done;
+	j->ud = ud;
+	pthread_mutex_lock(&mc->qlock);
+	if (!mc->stopping && mc->pending < MAX_PENDING) {
+		if (!mc->writer_started)
+			mc->writer_started = pthread_create(&mc->writer, NULL, writer_main, mc) == 0;
+		if (mc->writer_started) {
+			if (mc->tail)
+				mc->tail->next = j;
+			else
+				mc->head = j;
+			mc->tail = j;
+			mc->pending++;
+			queued = true;
+			pthread_cond_signal(&mc->qcond);
+		}
+	}
+	pthread_mutex_unlock(&mc->qlock);
+	if (!queued)
+		run_job(mc, j);   /* the writer is busy enough (or could not start): here */
 	return 0;
 }
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "lm/log.h"
+#include "lm/util.h"
 #include "lm/metacache.h"
 #include "lm/table.h"
 
@@ -101,16 +102,59 @@ static int decode_cb(void *ud, const void *val, size_t len)
 	return lm_snapshot_decode(val, len, dc->out, dc->err);
 }
 
+/* A built snapshot on its way into the metadata cache, on the cache's writer thread:
+ * encoding a 1M-file version and storing it (an LMDB commit syncs the disk) take about
+ * as long as building it did (~0.8 s of 1.8 s for 1M files), and the reader who asked
+ * for it should not wait for that. */
+struct snap_job {
+	struct lm_snapshot *snap;   /* a reference of its own */
+	int64_t t0;
+	size_t len;
+	char what[];                /* "table NAME: KEY", for messages */
+};
+
+static int snap_produce(void *ud, struct lm_buf *out, struct lm_err *err)
+{
+	struct snap_job *j = ud;
+	int rc = lm_snapshot_encode(j->snap, out);
+
+	if (rc)
+		return lm_err_set(err, rc, "cannot encode it");
+	j->len = out->len;
+	return 0;
+}
+
+static void snap_done(void *ud, int rc, const struct lm_err *err)
+{
+	struct snap_job *j = ud;
+
+	if (rc)
+		lm_warn("%s: not cached: %s", j->what, err->msg);
+	else
+		lm_debug("%s: %zu files, image of %zu bytes encoded and stored in %lld ms",
+			 j->what, j->snap->nfiles, j->len, (long long)(lm_mono_ns() - j->t0) / 1000000);
+	lm_snapshot_unref(j->snap);
+#ifdef __GLIBC__
+	/* A big image leaves tens of MB of freed heap (the encode buffer, LMDB's dirty
+	 * pages): give it back rather than keep it as RSS. */
+	if (j->len > ((size_t)4 << 20))
+		malloc_trim(0);
+#endif
+	free(j);
+}
+
 int lm_table_snapshot(struct lm_table *t, const char *key, struct lm_snapshot **out,
 		      struct lm_err *err)
 {
-	struct lm_buf ck, img;
+	struct lm_buf ck;
 	struct lm_err e2;
+	struct snap_job *j;
 	bool cacheable;
+	int64_t t0;
+	size_t wl;
 	int rc;
 
 	lm_buf_init(&ck, LM_MC_KEY_MAX);
-	lm_buf_init(&img, (size_t)1 << 40);
 	cacheable = snap_cache_key(t, key, &ck) == 0;
 	if (cacheable) {
 		struct decode_ctx dc = { .out = out, .err = &e2 };
@@ -125,24 +169,23 @@ int lm_table_snapshot(struct lm_table *t, const char *key, struct lm_snapshot **
 		if (rc != ENOENT)
 			lm_warn("table %s: %s: %s; rebuilding it", t->name, key, e2.msg);
 	}
+	t0 = lm_mono_ns();
 	rc = t->ops->snapshot(t, key, out, err);
 	if (rc || !cacheable)
 		goto out;
-	lm_buf_reset(&img);
-	if (lm_snapshot_encode(*out, &img) == 0) {
-		lm_err_init(&e2);
-		if (lm_metacache_put(t->meta, LM_MC_SNAPSHOT, ck.data, img.data, img.len, &e2))
-			lm_warn("table %s: %s: not cached: %s", t->name, key, e2.msg);
-#ifdef __GLIBC__
-		/* A big build leaves tens of MB of freed heap (decode buffers, LMDB's dirty
-		 * pages): give it back rather than keep it as RSS. */
-		if (img.len > ((size_t)4 << 20))
-			malloc_trim(0);
-#endif
-	}
+	lm_debug("table %s: %s: %zu files built in %lld ms", t->name, key, (*out)->nfiles,
+		 (long long)(lm_mono_ns() - t0) / 1000000);
+	wl = strlen(t->name) + strlen(key) + 16;
+	j = malloc(sizeof(*j) + wl);
+	if (!j)
+		goto out;   /* not cached: only an optimisation */
+	j->snap = lm_snapshot_ref(*out);
+	j->t0 = lm_mono_ns();
+	j->len = 0;
+	snprintf(j->what, wl, "table %s: %s", t->name, key);
+	lm_metacache_put_async(t->meta, LM_MC_SNAPSHOT, ck.data, snap_produce, snap_done, j);
 out:
 	lm_buf_free(&ck);
-	lm_buf_free(&img);
 	return rc;
 }
 

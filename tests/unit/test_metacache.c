@@ -1,7 +1,8 @@
 /* Unit tests: the persistent metadata cache (LMDB) and the snapshot image codec —
  * round trips, persistence across reopen, damaged records and foreign files discarded
  * (never served), eviction within cache_size, two processes on one folder, and the
- * table layer serving a version from the cache with no storage read (fault store). */
+ * table layer serving a version from the cache with no storage read (fault store), and
+ * values built and stored on the writer thread (put_async). */
 #include "helpers.h"
 
 #include <sys/wait.h>
@@ -373,6 +374,75 @@ Test(snapimage, damaged_images_are_refused_or_consistent)
 }
 
 /* ---- the table layer: a version served from the cache makes no storage read ---- */
+
+/* put_async: jobs built and stored off the caller's thread; more than the queue holds
+ * run in the caller; a failing producer stores nothing; close() finishes them all. */
+struct async_job {
+	int i;
+	int *done_rc;        /* where done() writes its rc */
+	atomic_int *ndone;
+};
+
+static int async_produce(void *ud, struct lm_buf *out, struct lm_err *err)
+{
+	struct async_job *j = ud;
+	char v[32];
+
+	if (j->i == 7)
+		return lm_err_set(err, EINVAL, "job 7 refuses");
+	snprintf(v, sizeof(v), "value-%d", j->i);
+	return lm_buf_append(out, v, strlen(v) + 1);
+}
+
+static void async_done(void *ud, int rc, const struct lm_err *err)
+{
+	struct async_job *j = ud;
+
+	*j->done_rc = rc;
+	if (rc)
+		cr_assert_str_eq(err->msg, "job 7 refuses");
+	atomic_fetch_add(j->ndone, 1);
+}
+
+Test(metacache, put_async_stores_everything_by_close)
+{
+	enum { N = 40 };
+	struct lm_metacache *mc = open_mc(0);
+	struct async_job jobs[N];
+	int rcs[N];
+	atomic_int ndone = 0;
+	struct lm_buf b;
+
+	for (int i = 0; i < N; i++) {
+		char key[16];
+
+		rcs[i] = -1;
+		jobs[i] = (struct async_job){ .i = i, .done_rc = &rcs[i], .ndone = &ndone };
+		snprintf(key, sizeof(key), "k%d", i);
+		cr_assert_eq(lm_metacache_put_async(mc, LM_MC_SNAPSHOT, key, async_produce, async_done,
+						    &jobs[i]), 0);
+	}
+	lm_metacache_close(mc);
+	cr_assert_eq(atomic_load(&ndone), N, "every done() ran by close");
+	mc = open_mc(0);
+	lm_buf_init(&b, 0);
+	for (int i = 0; i < N; i++) {
+		char key[16], want[32];
+
+		snprintf(key, sizeof(key), "k%d", i);
+		snprintf(want, sizeof(want), "value-%d", i);
+		if (i == 7) {
+			cr_assert_neq(rcs[i], 0);
+			cr_assert_eq(get(mc, LM_MC_SNAPSHOT, key, &b), ENOENT, "a failed job stores nothing");
+			continue;
+		}
+		cr_assert_eq(rcs[i], 0, "job %d: rc %d", i, rcs[i]);
+		cr_assert_eq(get(mc, LM_MC_SNAPSHOT, key, &b), 0, "%s", key);
+		cr_assert_str_eq(b.data, want);
+	}
+	lm_buf_free(&b);
+	lm_metacache_close(mc);
+}
 
 Test(metacache, table_snapshot_from_cache_after_reopen)
 {
