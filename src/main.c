@@ -6,6 +6,9 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <limits.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,6 +107,15 @@ int main(int argc, char **argv)
 	struct lm_datacache *dcache = NULL;
 
 	lm_err_init(&err);
+#ifdef __GLIBC__
+	/* A fixed mmap threshold: buffers of 1 MiB and more (a checkpoint, a decoded column,
+	 * the file and node arrays of a big version) get pages of their own and give them
+	 * back when freed. glibc's default raises the threshold after the first big free,
+	 * so the scratch of a big build lands in the heaps of the FUSE threads and stays
+	 * resident as free chunks among live ones, out of malloc_trim's reach: 249 B of RSS
+	 * a file after a cold mount of a 100k-file version, 153 B with this (p3-ls.mjs). */
+	mallopt(M_MMAP_THRESHOLD, 1 << 20);
+#endif
 	lm_daemon_route_fuse_log();
 	if (lm_opts_parse(argc, argv, &o) != 0) {
 		fprintf(stderr, "lakemount: see --help\n");
