@@ -8,6 +8,8 @@
 #   bench_install s3fs rclone        apt-get what is missing
 #   bench_workdir                    W, RGW, MNT (created), daemon_pid; cleanup on EXIT
 #   LM_RGW_STORE=bluestore bench_start_rgw   start RGW in $RGW; sets EP and B
+#                                    (with LM_BENCH_RGW=DIR: use the RGW running there,
+#                                    in a bucket of this script's own; issue6.sh does)
 #   mycmd & daemon_pid=$!; wait_mounted "$daemon_pid"; …; unmount
 
 die() { echo "${BENCH:-bench}: $*" >&2; exit 1; }
@@ -33,7 +35,7 @@ bench_cleanup() {
 	set +e
 	mountpoint -q "$MNT" && { fusermount3 -u "$MNT" 2>/dev/null || fusermount3 -uz "$MNT"; }
 	[ -n "$daemon_pid" ] && kill "$daemon_pid" 2>/dev/null
-	"$repo/tools/s3/stop-rgw.sh" "$RGW" >/dev/null 2>&1
+	[ "${RGW_SHARED:-0}" = 1 ] || "$repo/tools/s3/stop-rgw.sh" "$RGW" >/dev/null 2>&1
 	if [ "$KEEP" = 1 ]; then echo "kept $W"; else rm -rf "$W"; fi
 }
 
@@ -49,6 +51,24 @@ bench_workdir() {
 # Start RGW in $RGW (the caller's LM_RGW_* variables choose the store), source its env
 # file (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, LM_S3_*), set EP and B.
 bench_start_rgw() {
+	if [ -n "${LM_BENCH_RGW:-}" ]; then
+		# A gateway another script started (tools/bench/issue6.sh): its env, and a
+		# bucket of our own so that no script sees another's objects.
+		[ -f "$LM_BENCH_RGW/env" ] || die "LM_BENCH_RGW=$LM_BENCH_RGW: no env file there"
+		RGW=$LM_BENCH_RGW
+		RGW_SHARED=1
+		# shellcheck disable=SC1091
+		. "$RGW/env"
+		EP=$LM_S3_ENDPOINT
+		B="bench-$BENCH-$$"
+		local code
+		code=$(printf 'user = "%s:%s"\n' "$AWS_ACCESS_KEY_ID" "$AWS_SECRET_ACCESS_KEY" |
+			curl -s -K - -o /dev/null -w '%{http_code}' -X PUT --aws-sigv4 "aws:amz:us-east-1:s3" \
+				-H "x-amz-content-sha256: UNSIGNED-PAYLOAD" "$EP/$B")
+		[ "$code" = 200 ] || die "creating bucket $B on $EP failed (HTTP $code)"
+		echo "== using the RGW in $RGW ($EP), bucket $B"
+		return 0
+	fi
 	echo "== starting Ceph RGW in $RGW (${LM_RGW_STORE:-memstore})"
 	"$repo/tools/s3/start-rgw.sh" "$RGW" ${LM_RGW_PORT:-} >"$W/rgw-start.log" 2>&1 ||
 		{ tail -20 "$W/rgw-start.log"; die "RGW did not start"; }

@@ -15,6 +15,9 @@
 // Memory: the daemon's RSS after the warm listing minus its RSS right after mounting,
 // per file of the version (goal ≤ 200 B/file); peak too.
 // Prints one JSON line per measurement and a summary with the ratios. Needs fusermount3.
+// With LM_BENCH_S3=1 (and LM_S3_ENDPOINT, LM_S3_BUCKET, AWS_ACCESS_KEY_ID/SECRET in the
+// environment, as the env file of tools/s3/start-rgw.sh sets them; issue6.sh does) the
+// log is uploaded with lm-s3put and mounted from s3://BUCKET/p3-PID instead.
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
@@ -42,9 +45,12 @@ const procKiB = (pid, field) => {
 	return m ? Number(m[1]) : NaN;
 };
 
+const s3 = process.env.LM_BENCH_S3 === '1';
+const s3opts = s3 ? `,endpoint=${process.env.LM_S3_ENDPOINT},path_style` : '';
+
 async function mount(src, mnt, cacheDir) {
 	fs.mkdirSync(mnt, { recursive: true });
-	const child = spawn(lakemount, ['-f', '-o', `log_level=warn,cache_dir=${cacheDir}`, src, mnt],
+	const child = spawn(lakemount, ['-f', '-o', `log_level=warn,cache_dir=${cacheDir}${s3opts}`, src, mnt],
 		{ stdio: ['ignore', 'ignore', 'inherit'] });
 	for (let i = 0; i < 400; i++) {
 		await sleep(25);
@@ -80,7 +86,16 @@ async function main() {
 	const { table, done } = deltaTable(args, { kind: 'big-checkpoint', genArgs: ['--adds', String(adds)],
 		label: 'p3', what: `a ${adds}-add checkpoint` });
 	const work = fs.mkdtempSync('/tmp/lm-bench-p3-');
-	const src = path.dirname(table), name = path.basename(table);
+	const name = path.basename(table);
+	let src = path.dirname(table);
+	if (s3) {
+		const { LM_S3_ENDPOINT: ep, LM_S3_BUCKET: bucket } = process.env;
+		if (!ep || !bucket) throw new Error('LM_BENCH_S3=1 needs LM_S3_ENDPOINT and LM_S3_BUCKET');
+		src = `s3://${bucket}/p3-${process.pid}`;
+		execFileSync(path.join(build, 'tools', 's3', 'lm-s3put'), ['-q', '-o', `endpoint=${ep},path_style`,
+			table, `${src}/${name}`], { stdio: 'inherit' });
+		console.error(`uploaded the log to ${src}/${name}`);
+	}
 	const mnt = path.join(work, 'mnt');
 	const ver = path.join(mnt, name, '@v2');
 	const res = { cold: [], warm: [], tmpfs: [], bytes_per_file: [], peak_mib: [] };
@@ -132,7 +147,7 @@ async function main() {
 			warm_vs_tmpfs: +(warm / tmpfs).toFixed(2), goal_warm_vs_tmpfs: 2.0,
 			bytes_per_file: median(res.bytes_per_file), goal_bytes_per_file: 200,
 			peak_rss_mib: +median(res.peak_mib).toFixed(1),
-			nproc: Number(execFileSync('nproc').toString()),
+			nproc: Number(execFileSync('nproc').toString()), source: s3 ? 's3' : 'local',
 		}));
 	} finally {
 		fs.rmSync(work, { recursive: true, force: true });

@@ -58,6 +58,7 @@ if [ "${LM_BENCH_PIN:-0}" = 1 ]; then
 	# A server with a CPU of its own, as any remote S3 has: Ceph on CPU 1, this script
 	# and so every client it starts (curl, the FUSE daemons, cat) on CPU 0.
 	[ "$(nproc)" -ge 2 ] || die "LM_BENCH_PIN=1 needs 2 CPUs"
+	[ "${RGW_SHARED:-0}" = 0 ] || die "LM_BENCH_PIN=1 needs an RGW of its own (not LM_BENCH_RGW)"
 	for p in $LM_RGW_PIDS; do taskset -a -p -c 1 "$p" >/dev/null || die "taskset $p failed"; done
 	taskset -p -c 0 $$ >/dev/null || die "taskset of the script failed"
 	echo "== pinned: Ceph (mon, osd, rgw) on CPU 1, every client on CPU 0"
