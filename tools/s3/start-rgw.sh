@@ -6,6 +6,7 @@
 # with generated keys and a bucket, and writes DIR/env for tests to source:
 #   AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_ENDPOINT_URL AWS_REGION
 #   AWS_EC2_METADATA_DISABLED LM_S3_ENDPOINT LM_S3_BUCKET LM_S3_URL LM_RGW_DIR LM_RGW_PIDS
+#   LM_S3_TLS_ENDPOINT (https on a second port) LM_S3_CA_FILE (the CA that signed its cert)
 # Idempotent: if DIR/env describes a gateway that still answers, it exits 0 at once.
 # Tunables (environment): LM_RGW_BUCKET (lakemount), LM_RGW_MEM_MB (memstore size,
 # 2048), LM_RGW_STORE (memstore | bluestore), LM_RGW_BLUESTORE_GB (bluestore file, 8),
@@ -75,10 +76,25 @@ if [ -z "$PORT" ]; then
 else
 	port_free "$PORT" || die "port $PORT is already in use on 127.0.0.1"
 fi
+TLS_PORT=$(pick_port)
+while [ "$TLS_PORT" = "$PORT" ] || [ "$TLS_PORT" = "$MON_PORT" ]; do TLS_PORT=$(pick_port); done
 
 rm -rf "$DIR/mon" "$DIR/osd" "$DIR/rgw" "$DIR/run" "$DIR/log" "$DIR/keyring" \
-	"$DIR/monmap" "$ENVF" "$DIR/pids"
-mkdir -p "$DIR/mon/ceph-a" "$DIR/osd/ceph-0" "$DIR/rgw" "$DIR/run" "$DIR/log"
+	"$DIR/monmap" "$ENVF" "$DIR/pids" "$DIR/tls"
+mkdir -p "$DIR/mon/ceph-a" "$DIR/osd/ceph-0" "$DIR/rgw" "$DIR/run" "$DIR/log" "$DIR/tls"
+
+# https too, on a second port: a CA of our own and a server certificate for 127.0.0.1 and
+# localhost signed by it (tests point lakemount's ca_file at ca.pem). Keys stay in DIR.
+command -v openssl >/dev/null || die "openssl is needed (the https endpoint's certificates)"
+( cd "$DIR/tls" && umask 077 &&
+  openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj "/CN=lakemount test CA" \
+	-keyout ca.key -out ca.pem >/dev/null 2>&1 &&
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout server.key \
+	-out server.csr >/dev/null 2>&1 &&
+  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n' >ext.cnf &&
+  openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 30 \
+	-extfile ext.cnf -out server.pem >/dev/null 2>&1 && chmod 644 ca.pem ) ||
+	die "making the test certificates failed"
 FSID=$(cat /proc/sys/kernel/random/uuid)
 OSD_UUID=$(cat /proc/sys/kernel/random/uuid)
 
@@ -124,7 +140,7 @@ keyring = $DIR/osd/ceph-\$id/keyring
 $OSD_STORE
 [client.rgw.a]
 keyring = $DIR/rgw/keyring
-rgw_frontends = beast endpoint=127.0.0.1:$PORT
+rgw_frontends = beast endpoint=127.0.0.1:$PORT ssl_endpoint=127.0.0.1:$TLS_PORT ssl_certificate=$DIR/tls/server.pem ssl_private_key=$DIR/tls/server.key
 rgw_dns_name = localhost
 rgw_data = $DIR/rgw
 CONF
@@ -212,6 +228,8 @@ export LM_S3_ENDPOINT=http://127.0.0.1:$PORT
 export LM_S3_BUCKET=$BUCKET
 export LM_S3_URL=s3://$BUCKET
 export LM_RGW_DIR=$DIR
+export LM_S3_TLS_ENDPOINT=https://127.0.0.1:$TLS_PORT
+export LM_S3_CA_FILE=$DIR/tls/ca.pem
 export LM_RGW_PIDS="$(echo $PIDS)"
 ENV
 mv "$ENVF.tmp" "$ENVF"
