@@ -7,6 +7,7 @@
 #ifndef LM_STORE_H
 #define LM_STORE_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -46,6 +47,18 @@ struct lm_get_req {
 
 struct lm_store;
 
+/* What a store has done, for a stats file (lm_store_stats). */
+struct lm_store_stats {
+	uint64_t gets, heads, lists;   /* calls through lm_store_*, by kind */
+	uint64_t missing;              /* calls that found no object (ENOENT) */
+	uint64_t errors;               /* calls that failed otherwise */
+	uint64_t bytes;                /* bytes the gets returned */
+	/* the backend's own (0 where it has none): */
+	uint64_t requests;             /* S3: HTTP requests sent, every attempt and listing page */
+	uint64_t retries;              /* attempts after a request's first */
+	uint64_t throttled;            /* answers asking to slow down or come back (429, 503) */
+};
+
 struct lm_store_ops {
 	const char *name;   /* "local", "s3", "fault" */
 	/* Read up to req->len bytes at req->off into dst; *got = bytes read (short only at
@@ -66,11 +79,15 @@ struct lm_store_ops {
 	int (*uri_to_key)(struct lm_store *s, const char *uri, char **out,
 			  struct lm_err *err);
 	void (*destroy)(struct lm_store *s);
+	/* Optional: add the backend's own counters (requests, retries, throttled). */
+	void (*stats)(struct lm_store *s, struct lm_store_stats *out);
 };
 
 struct lm_store {
 	const struct lm_store_ops *ops;
 	char *uri;    /* the SOURCE as given, for messages: "/data/lake", "s3://b/p" */
+	/* kept by the lm_store_* helpers (backends calloc their struct: all start at 0) */
+	atomic_uint_fast64_t n_get, n_head, n_list, n_missing, n_errors, n_bytes;
 };
 
 /* Generic helpers built on ops. */
@@ -86,6 +103,7 @@ int lm_store_get_all(struct lm_store *s, const char *key, size_t cap, struct lm_
 int lm_store_uri_to_key(struct lm_store *s, const char *uri, char **out,
 			struct lm_err *err);
 void lm_store_free(struct lm_store *s);
+void lm_store_stats(struct lm_store *s, struct lm_store_stats *out);
 
 /* Local directory backend. root must exist and be a directory. */
 int lm_store_local_new(const char *root, struct lm_store **out, struct lm_err *err);

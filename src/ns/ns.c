@@ -826,11 +826,26 @@ static int stats_render(struct lm_ns *ns, struct lm_buf *b)
 		lm_metacache_stats(ns->opts.meta, &mc);
 		rc = lm_buf_printf(b, "  \"metadata_cache\": {\"enabled\": %s, \"hits\": %llu, "
 			"\"misses\": %llu, \"stored\": %llu, \"evictions\": %llu, \"corrupt\": %llu, "
-			"\"disk_bytes\": %llu, \"max_bytes\": %llu}\n}\n",
+			"\"disk_bytes\": %llu, \"max_bytes\": %llu},\n",
 			ns->opts.meta ? "true" : "false", (unsigned long long)mc.hits,
 			(unsigned long long)mc.misses, (unsigned long long)mc.puts,
 			(unsigned long long)mc.evictions, (unsigned long long)mc.corrupt,
 			(unsigned long long)mc.used_bytes, (unsigned long long)mc.map_bytes);
+	}
+	if (!rc) {
+		struct lm_store_stats ss;
+
+		/* Every request to storage, metadata and data alike: the reader's GETs above
+		 * are the data path's share. */
+		lm_store_stats(ns->store, &ss);
+		rc = lm_buf_printf(b, "  \"storage\": {\"backend\": \"%s\", \"gets\": %llu, \"heads\": %llu, "
+			"\"lists\": %llu, \"missing\": %llu, \"errors\": %llu, \"bytes\": %llu, "
+			"\"requests\": %llu, \"retries\": %llu, \"throttled\": %llu}\n}\n",
+			ns->store->ops->name, (unsigned long long)ss.gets, (unsigned long long)ss.heads,
+			(unsigned long long)ss.lists, (unsigned long long)ss.missing,
+			(unsigned long long)ss.errors, (unsigned long long)ss.bytes,
+			(unsigned long long)ss.requests, (unsigned long long)ss.retries,
+			(unsigned long long)ss.throttled);
 	}
 	/* A constant size (padded with blanks, still valid JSON): stat, the kernel's idea
 	 * of the size and what a read returns agree even as the numbers grow. */

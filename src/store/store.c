@@ -15,6 +15,15 @@ static int key_ok(const char *key, struct lm_err *err)
 	return 0;
 }
 
+static int counted(struct lm_store *s, int rc)
+{
+	if (rc == ENOENT)
+		atomic_fetch_add(&s->n_missing, 1);
+	else if (rc)
+		atomic_fetch_add(&s->n_errors, 1);
+	return rc;
+}
+
 int lm_store_get_range(struct lm_store *s, const struct lm_get_req *req, void *dst,
 		       size_t *got, struct lm_obj_info *info, struct lm_err *err)
 {
@@ -22,7 +31,11 @@ int lm_store_get_range(struct lm_store *s, const struct lm_get_req *req, void *d
 
 	if (rc)
 		return rc;
-	return s->ops->get_range(s, req, dst, got, info, err);
+	atomic_fetch_add(&s->n_get, 1);
+	rc = counted(s, s->ops->get_range(s, req, dst, got, info, err));
+	if (!rc)
+		atomic_fetch_add(&s->n_bytes, *got);
+	return rc;
 }
 
 int lm_store_head(struct lm_store *s, const char *key, struct lm_obj_info *info,
@@ -32,7 +45,8 @@ int lm_store_head(struct lm_store *s, const char *key, struct lm_obj_info *info,
 
 	if (rc)
 		return rc;
-	return s->ops->head(s, key, info, err);
+	atomic_fetch_add(&s->n_head, 1);
+	return counted(s, s->ops->head(s, key, info, err));
 }
 
 int lm_store_list(struct lm_store *s, const char *prefix, const char *start_after,
@@ -51,6 +65,8 @@ int lm_store_list(struct lm_store *s, const char *prefix, const char *start_afte
 		if (rc)
 			return rc;
 	}
+	/* Not counted as failed: a callback's own non-zero stops a listing too. */
+	atomic_fetch_add(&s->n_list, 1);
 	return s->ops->list(s, prefix, start_after, flags, cb, ud, err);
 }
 
@@ -114,6 +130,21 @@ void lm_store_free(struct lm_store *s)
 {
 	if (s)
 		s->ops->destroy(s);
+}
+
+void lm_store_stats(struct lm_store *s, struct lm_store_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!s)
+		return;
+	out->gets = atomic_load(&s->n_get);
+	out->heads = atomic_load(&s->n_head);
+	out->lists = atomic_load(&s->n_list);
+	out->missing = atomic_load(&s->n_missing);
+	out->errors = atomic_load(&s->n_errors);
+	out->bytes = atomic_load(&s->n_bytes);
+	if (s->ops->stats)
+		s->ops->stats(s, out);
 }
 
 

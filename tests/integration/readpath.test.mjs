@@ -130,6 +130,27 @@ describe(`read path: Parquet footers and the data cache (${BACKEND})`, { skip, t
 	};
 	const notRoot = process.getuid() !== 0 && 'the daemon sets the readahead only as root';
 
+	it('the stats file counts every storage request, by kind, with bytes and retries', async () => {
+		const blob = { rel: 'blobs/big.bin', src: path.join(lake, 'blobs', 'big.bin') };
+		const size = fs.statSync(blob.src).size;
+		const m = await mount(['no_disk_cache'], 'mnt-storage-stats');
+		try {
+			const s0 = (await stats(m.mnt)).storage;
+			assert.equal(await sha256File(path.join(m.mnt, blob.rel)), await sha256File(blob.src));
+			const s1 = (await stats(m.mnt)).storage;
+			assert.equal(s1.backend, BACKEND === 's3' ? 's3' : 'local');
+			assert.ok(s1.gets - s0.gets >= 1, `gets ${s0.gets} -> ${s1.gets}`);
+			assert.ok(s1.bytes - s0.bytes >= size, `bytes ${s1.bytes - s0.bytes} for ${size}`);
+			assert.ok(s1.lists >= 1, 'the mount listed its source');
+			assert.equal(s1.errors, 0);
+			for (const k of ['heads', 'missing', 'retries', 'throttled']) assert.ok(Number.isInteger(s1[k]), k);
+			if (BACKEND === 's3') assert.ok(s1.requests >= s1.gets + s1.lists, `HTTP requests ${s1.requests}`);
+			else assert.equal(s1.requests, 0, 'no HTTP on the local backend');
+		} finally {
+			await m.unmount();
+		}
+	});
+
 	it('read_ahead_kb above 64 MiB is refused in one line, nothing mounted', () => {
 		const mnt = path.join(tmp, 'mnt-ra-bad');
 		fs.mkdirSync(mnt, { recursive: true });

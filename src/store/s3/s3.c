@@ -68,6 +68,7 @@ struct s3_store {
 	struct lm_s3_credsrc creds;
 	bool creds_init;       /* creds (and its mutex) initialised by resolve */
 	CURLSH *share;
+	atomic_uint_fast64_t n_requests, n_retries, n_throttled;   /* lm_store_stats */
 	pthread_mutex_t share_mu[CURL_LOCK_DATA_LAST];
 	pthread_mutex_t pool_mu;
 	struct hctx **pool;
@@ -740,6 +741,9 @@ static int do_request(struct s3_store *st, struct xfer *x, const char *what,
 		unsigned shift;
 
 		x->attempts++;
+		atomic_fetch_add(&st->n_requests, 1);
+		if (x->attempts > 1)
+			atomic_fetch_add(&st->n_retries, 1);
 		xfer_reset(x);
 		rc = attempt(st, x, deadline - now, err);
 		if (rc)
@@ -773,6 +777,9 @@ static int do_request(struct s3_store *st, struct xfer *x, const char *what,
 		} else {
 			parse_errbody(x);
 			if (status_retryable(x->status, x->s3err.code)) {
+				if (x->status == 429 || x->status == 503 ||
+				    !strcmp(x->s3err.code, "SlowDown"))
+					atomic_fetch_add(&st->n_throttled, 1);
 				status_text(x, x->why, sizeof(x->why));
 			} else {
 				rc = validate ? validate(st, x, vud, err) : V_DEFAULT;
@@ -1257,8 +1264,18 @@ static void s3_destroy(struct lm_store *s)
 	free(st);
 }
 
+static void s3_stats(struct lm_store *s, struct lm_store_stats *out)
+{
+	struct s3_store *st = (struct s3_store *)s;
+
+	out->requests = atomic_load(&st->n_requests);
+	out->retries = atomic_load(&st->n_retries);
+	out->throttled = atomic_load(&st->n_throttled);
+}
+
 static const struct lm_store_ops s3_ops = {
 	.name = "s3",
+	.stats = s3_stats,
 	.get_range = s3_get_range,
 	.head = s3_head,
 	.list = s3_list,

@@ -548,12 +548,28 @@ Test(s3, retries_503_then_success)
 	struct lm_err err;
 	size_t got;
 
+	struct lm_store_stats a, b;
+
 	sc.fail503 = 2;
 	s = open_store("s3://bkt/pre", NULL);
+	lm_store_stats(s, &a);
 	cr_assert_eq(read_at(s, "obj", 1000, 5000, buf, &got, NULL, &err), 0, "%s", err.msg);
 	cr_assert_eq(got, 5000);
 	check_bytes(buf, 1000, got);
 	cr_assert_eq(atomic_load(&sc.gets), 3);
+	/* the stats file's counters: one get, three HTTP requests, two of them retries of
+	 * answers asking to slow down */
+	lm_store_stats(s, &b);
+	cr_assert_eq(b.gets - a.gets, 1);
+	cr_assert_eq(b.bytes - a.bytes, 5000);
+	cr_assert_eq(b.requests - a.requests, 3);
+	cr_assert_eq(b.retries - a.retries, 2);
+	cr_assert_eq(b.throttled - a.throttled, 2);
+	cr_assert_eq(b.errors - a.errors, 0);
+	cr_assert_eq(read_at(s, "no-such-object", 0, 10, buf, &got, NULL, &err), ENOENT);
+	lm_store_stats(s, &a);
+	cr_assert_eq(a.missing - b.missing, 1, "a missing object is counted as missing");
+	cr_assert_eq(a.errors - b.errors, 0);
 	lm_store_free(s);
 }
 
