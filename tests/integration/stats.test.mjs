@@ -48,11 +48,18 @@ describe(`.lakemount-stats (${BACKEND})`, { skip, timeout: 120_000 }, () => {
 		assert.ok(after.bytes.served - before.bytes.served >= bytes, `bytes served grew by at least ${bytes}`);
 		assert.ok(after.tables.snapshots_built >= 1);
 		assert.ok(after.read_latency_us.p99 >= after.read_latency_us.p50);
-		// The version's file list was built and stored in the metadata cache.
+		// The version's file list was built and stored in the metadata cache — by the
+		// cache's writer thread, after the listing had its answer: wait for it (a few
+		// seconds at most).
 		assert.equal(after.metadata_cache.enabled, true);
-		assert.ok(after.metadata_cache.stored > before.metadata_cache.stored, 'the file list was stored');
-		assert.ok(after.metadata_cache.disk_bytes > 0 && after.metadata_cache.disk_bytes <= after.metadata_cache.max_bytes);
-		assert.equal(after.metadata_cache.corrupt, 0);
+		let mc = after.metadata_cache;
+		for (let i = 0; i < 100 && !(mc.stored > before.metadata_cache.stored); i++) {
+			await new Promise((r) => setTimeout(r, 50));
+			mc = (await stats()).metadata_cache;
+		}
+		assert.ok(mc.stored > before.metadata_cache.stored, 'the file list was stored');
+		assert.ok(mc.disk_bytes > 0 && mc.disk_bytes <= mc.max_bytes);
+		assert.equal(mc.corrupt, 0);
 	});
 
 	it('is read-only', async () => {
