@@ -24,6 +24,9 @@ bool lm_relpath_ok(const char *p);
 
 /* Join a/b with exactly one '/' (either may be empty). malloc'd, NULL on ENOMEM. */
 char *lm_path_join(const char *a, const char *b);
+/* Some '/'-separated component of rel starts with '.' or '_' (.crc files, _SUCCESS,
+ * _delta_log/, _temporary/): what engines keep out of a table's data. */
+bool lm_path_hidden(const char *rel);
 
 uint64_t lm_hash64(const void *p, size_t n);
 

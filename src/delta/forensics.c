@@ -59,22 +59,14 @@ struct fx_state {
  * or without a random prefix; whether a DV file is referenced is not checked yet). */
 static bool fx_skipped(const char *rel)
 {
-	const char *c = rel, *slash, *base = strrchr(rel, '/');
-
+	const char *base = strrchr(rel, '/');
 	size_t bl;
 
 	base = base ? base + 1 : rel;
 	bl = strlen(base);
 	if (strstr(base, "deletion_vector_") && bl > 4 && !strcmp(base + bl - 4, ".bin"))
 		return true;
-	for (;;) {
-		if (*c == '_' || *c == '.')
-			return true;
-		slash = strchr(c, '/');
-		if (!slash)
-			return false;
-		c = slash + 1;
-	}
+	return lm_path_hidden(rel);
 }
 
 static int fx_push(struct fx_state *s, const struct fx_rec *rec)

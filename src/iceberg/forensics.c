@@ -277,21 +277,6 @@ static int issue(struct fx *x, const char *kind, int64_t version, int64_t snapsh
 	return 0;
 }
 
-/* Component starting with '.' or '_' (.crc files, _SUCCESS, _temporary/). */
-static bool hidden(const char *rel)
-{
-	for (const char *c = rel;;) {
-		const char *slash;
-
-		if (*c == '_' || *c == '.')
-			return true;
-		slash = strchr(c, '/');
-		if (!slash)
-			return false;
-		c = slash + 1;
-	}
-}
-
 /* ---------- storage listing ---------- */
 
 static int list_cb(void *ud, const struct lm_list_entry *e)
@@ -1486,7 +1471,7 @@ static int build_result(struct fx *x, struct lm_forensics *fx, int64_t now_ms,
 				f->removed_ms = s->ts;
 			}
 			fx->n_removed++;
-		} else if (r->named || (hidden(r->path) && r->role == R_NONE)) {
+		} else if (r->named || (lm_path_hidden(r->path) && r->role == R_NONE)) {
 			continue;      /* named by a DELETED entry only, or hidden */
 		} else {
 			f->kind = now_ms - r->mtime_ms < min_age_ms ? LM_FX_RECENT : LM_FX_ORPHAN;

@@ -142,6 +142,20 @@ bool lm_relpath_ok(const char *p)
 	return true;
 }
 
+bool lm_path_hidden(const char *rel)
+{
+	for (const char *c = rel;;) {
+		const char *slash;
+
+		if (*c == '_' || *c == '.')
+			return true;
+		slash = strchr(c, '/');
+		if (!slash)
+			return false;
+		c = slash + 1;
+	}
+}
+
 char *lm_path_join(const char *a, const char *b)
 {
 	size_t la = strlen(a), lb = strlen(b);

@@ -10,8 +10,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { CORPUS, fuseSkipReason, loudSkip, makeTmpdir, removeTmpdir } from './lib/env.mjs';
-import { startMount } from './lib/mount.mjs';
+import { CORPUS, fuseSkipReason, loudSkip, makeTmpdir } from './lib/env.mjs';
+import { startMount, unmountAndRemove } from './lib/mount.mjs';
 import { publish, BACKEND } from './lib/backend.mjs';
 import { walk, errnoOf, sha256, sha256File, pctDecode, sortPaths, utf8Compare, logMessage, assertNoProblems } from './lib/fsx.mjs';
 import { tableEntries } from './lib/lake.mjs';
@@ -103,13 +103,7 @@ describe(`corpus Delta tables through the mount (${BACKEND})`, { skip, timeout: 
 		m = await startMount({ source: pub.source, mnt, options: pub.options, env: pub.env });
 	});
 
-	after(async () => {
-		try {
-			await m?.unmount();
-		} finally {
-			removeTmpdir(tmp);
-		}
-	});
+	after(() => unmountAndRemove(m, tmp));
 
 	// Versions from the JSON replay and the checkpoint oracle, merged (they must agree).
 	const covered = (table) => {

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CORPUS, LMCTL, fuseSkipReason, loudSkip, makeTmpdir, removeTmpdir, generateLake } from './lib/env.mjs';
-import { startMount } from './lib/mount.mjs';
+import { startMount, unmountAndRemove } from './lib/mount.mjs';
 import { publish, tableSource, s3Upload, BACKEND } from './lib/backend.mjs';
 import { copyTree, errnoOf, exists, lmctl, lmctlFiles, lmctlVersions, pctDecode, sha256File, sortPaths, walk } from './lib/fsx.mjs';
 
@@ -46,13 +46,7 @@ describe(`forensics through the mount and lmctl check (${BACKEND})`, { skip, tim
 		m = await startMount({ source: pub.source, mnt, options: pub.options, env: pub.env });
 	});
 
-	after(async () => {
-		try {
-			await m?.unmount();
-		} finally {
-			removeTmpdir(tmp);
-		}
-	});
+	after(() => unmountAndRemove(m, tmp));
 
 	const report = async (table, which) =>
 		JSON.parse(await fsp.readFile(path.join(mnt, table, '@info', `${which}.json`), 'utf8'));
@@ -412,13 +406,7 @@ describe('forensics views over the corpus, in place (local)', { skip: corpusSkip
 		m = await startMount({ source: path.join(CORPUS, 'delta'), mnt, options: ['orphan_min_age=0'] });
 	});
 
-	after(async () => {
-		try {
-			await m?.unmount();
-		} finally {
-			removeTmpdir(tmp);
-		}
-	});
+	after(() => unmountAndRemove(m, tmp));
 
 	it('tables whose files are all referenced: empty @orphans/ and @recent/, @storage mirrors the folder', async () => {
 		for (const t of CLEAN_CORPUS) {
@@ -567,13 +555,7 @@ describe(`Iceberg forensics and diff through lmctl and the mount (${BACKEND})`, 
 		m = await startMount({ source: pub.source, mnt, options: pub.options, env: pub.env });
 	});
 
-	after(async () => {
-		try {
-			await m?.unmount();
-		} finally {
-			removeTmpdir(tmp);
-		}
-	});
+	after(() => unmountAndRemove(m, tmp));
 
 	it('check: the untouched copy is clean (exit 0), only removed-but-present files', () => {
 		const r = lmctl(['check', '--json', '--min-age=0', tableSource(pub, 'ice-healthy')], { env: pub.env });
@@ -767,13 +749,7 @@ describe(`lmctl diff on Delta (${BACKEND})`, { skip, timeout: 240_000 }, () => {
 		m = await startMount({ source: pub.source, mnt, options: pub.options, env: pub.env });
 	});
 
-	after(async () => {
-		try {
-			await m?.unmount();
-		} finally {
-			removeTmpdir(tmp);
-		}
-	});
+	after(() => unmountAndRemove(m, tmp));
 
 	it('files added and removed between two versions are the mount listings\' difference, with sizes', async () => {
 		const vs = lmctlVersions(tableSource(pub, 'sales'), { env: pub.env }).filter((v) => v.status === 'ok');

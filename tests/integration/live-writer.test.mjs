@@ -10,8 +10,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { fuseSkipReason, loudSkip, makeTmpdir, removeTmpdir, generateLake } from './lib/env.mjs';
-import { startMount } from './lib/mount.mjs';
+import { fuseSkipReason, loudSkip, makeTmpdir, generateLake } from './lib/env.mjs';
+import { startMount, unmountAndRemove } from './lib/mount.mjs';
 import { publish, BACKEND, s3Upload } from './lib/backend.mjs';
 import { walk, sha256, sha256File } from './lib/fsx.mjs';
 import { writeCheckpoint } from './lib/checkpoint.mjs';
@@ -36,13 +36,7 @@ describe(`consistency under a live writer (${BACKEND})`, { skip, timeout: 300_00
 		m = await startMount({ source: pub.source, mnt, options: [...pub.options, 'latest_ttl=0'], env: pub.env });
 	});
 
-	after(async () => {
-		try {
-			await m?.unmount();
-		} finally {
-			removeTmpdir(tmp);
-		}
-	});
+	after(() => unmountAndRemove(m, tmp));
 
 	// Data files of version v first, then its commit, written to a temporary name and
 	// renamed (a Delta writer's put-if-absent): a reader never sees half a commit.

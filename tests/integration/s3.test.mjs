@@ -12,8 +12,8 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import net from 'node:net';
 import { spawnSync } from 'node:child_process';
-import { fuseSkipReason, loudSkip, makeTmpdir, removeTmpdir, LAKEMOUNT } from './lib/env.mjs';
-import { startMount, isFuseMounted } from './lib/mount.mjs';
+import { fuseSkipReason, loudSkip, makeTmpdir, LAKEMOUNT } from './lib/env.mjs';
+import { startMount, isFuseMounted, unmountAndRemove } from './lib/mount.mjs';
 import { publish, BACKEND, readEnvFile, s3MountOptions } from './lib/backend.mjs';
 import { sha256, sha256File } from './lib/fsx.mjs';
 
@@ -50,13 +50,7 @@ describe('S3 backend specifics', { skip, timeout: 240_000 }, () => {
 		m = await startMount({ source: pub.source, mnt, options: pub.options, env: pub.env });
 	});
 
-	after(async () => {
-		try {
-			await m?.unmount();
-		} finally {
-			removeTmpdir(tmp);
-		}
-	});
+	after(() => unmountAndRemove(m, tmp));
 
 	it('lists a folder of 1,105 objects completely and in order', async () => {
 		const names = await fsp.readdir(path.join(mnt, 'many'));

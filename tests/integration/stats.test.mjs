@@ -4,8 +4,8 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { fuseSkipReason, loudSkip, makeTmpdir, removeTmpdir, generateLake } from './lib/env.mjs';
-import { startMount } from './lib/mount.mjs';
+import { fuseSkipReason, loudSkip, makeTmpdir, generateLake } from './lib/env.mjs';
+import { startMount, unmountAndRemove } from './lib/mount.mjs';
 import { publish, BACKEND } from './lib/backend.mjs';
 import { errnoOf, sha256File } from './lib/fsx.mjs';
 
@@ -23,13 +23,7 @@ describe(`.lakemount-stats (${BACKEND})`, { skip, timeout: 120_000 }, () => {
 		m = await startMount({ source: pub.source, mnt, options: pub.options, env: pub.env });
 	});
 
-	after(async () => {
-		try {
-			await m?.unmount();
-		} finally {
-			removeTmpdir(tmp);
-		}
-	});
+	after(() => unmountAndRemove(m, tmp));
 
 	const stats = async () => JSON.parse(await fsp.readFile(path.join(mnt, '.lakemount-stats'), 'utf8'));
 

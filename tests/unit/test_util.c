@@ -133,3 +133,14 @@ Test(err, prefix_and_reason)
 	cr_assert_eq(lm_errno(LM_EGAP), EIO);
 	cr_assert_eq(lm_errno(ENOENT), ENOENT);
 }
+
+Test(util, path_hidden_components)
+{
+	cr_assert(lm_path_hidden("_delta_log/00000000000000000000.json"));
+	cr_assert(lm_path_hidden("year=2026/.part-0.parquet.crc"));
+	cr_assert(lm_path_hidden("a/_temporary/0/part.parquet"));
+	cr_assert(lm_path_hidden("_SUCCESS"));
+	cr_assert_not(lm_path_hidden("year=2026/part-0_a.parquet"), "only a leading '_' counts");
+	cr_assert_not(lm_path_hidden("data/x.y/z.parquet"));
+	cr_assert_not(lm_path_hidden("data/file"));
+}

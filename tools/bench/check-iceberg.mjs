@@ -19,6 +19,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { MLIST_SCHEMA, Out, container } from './avro.mjs';
 import { lmctl, median, now, numOpt } from './common.mjs';
 
 const args = process.argv.slice(2);
@@ -31,14 +32,6 @@ const keep = args.includes('--keep');
 const LOC = 's3://bench/wh/ice';
 const BASE_MS = Date.UTC(2026, 0, 5, 10, 0, 0);
 
-const MLIST = { type: 'record', name: 'manifest_file', fields: [
-	{ name: 'manifest_path', type: 'string', 'field-id': 500 },
-	{ name: 'manifest_length', type: 'long', 'field-id': 501 },
-	{ name: 'partition_spec_id', type: 'int', 'field-id': 502 },
-	{ name: 'content', type: 'int', 'field-id': 517 },
-	{ name: 'sequence_number', type: 'long', 'field-id': 515 },
-	{ name: 'min_sequence_number', type: 'long', 'field-id': 516 },
-	{ name: 'added_snapshot_id', type: 'long', 'field-id': 503 }] };
 const MANIFEST = { type: 'record', name: 'manifest_entry', fields: [
 	{ name: 'status', type: 'int', 'field-id': 0 },
 	{ name: 'snapshot_id', type: ['null', 'long'], 'field-id': 1 },
@@ -51,31 +44,8 @@ const MANIFEST = { type: 'record', name: 'manifest_entry', fields: [
 		{ name: 'record_count', type: 'long', 'field-id': 103 },
 		{ name: 'file_size_in_bytes', type: 'long', 'field-id': 104 }] } }] };
 
-// Avro: zigzag varints (exact below 2^52), strings, one uncompressed block.
-function long(v, out) {
-	let z = v >= 0 ? v * 2 : -v * 2 - 1;
-	while (z >= 128) { out.push((z % 128) | 128); z = Math.floor(z / 128); }
-	out.push(z);
-}
-function str(s, out) {
-	const b = Buffer.from(s, 'utf8');
-	long(b.length, out);
-	for (const x of b) out.push(x);
-}
-function container(schema, meta, encode, n) {
-	const out = [...Buffer.from('Obj\x01', 'latin1')];
-	const m = { 'avro.schema': JSON.stringify(schema), 'avro.codec': 'null', ...meta };
-	long(Object.keys(m).length, out);
-	for (const [k, v] of Object.entries(m)) { str(k, out); str(v, out); }
-	long(0, out);
-	const sync = Buffer.alloc(16, 7);
-	out.push(...sync);
-	const body = [];
-	for (let i = 0; i < n; i++) encode(i, body);
-	long(n, out);
-	long(body.length, out);
-	return Buffer.concat([Buffer.from(out), Buffer.from(body), sync]);
-}
+const SYNC = Buffer.alloc(16, 7);
+const records = (n, encode) => Array.from({ length: n }, (_, i) => { const o = new Out(); encode(i, o); return Buffer.from(o.done()); });
 
 function generate(dir, N, keepLast) {
 	const md = path.join(dir, 'metadata');
@@ -91,13 +61,13 @@ function generate(dir, N, keepLast) {
 		}
 		fs.writeFileSync(path.join(md, `m-${k}.avro`), container(MANIFEST,
 			{ 'format-version': '2', 'partition-spec-id': '0', content: 'data', 'partition-spec': '[]' },
-			(i, b) => {
-				long(1, b); long(1, b); long(k, b); long(1, b); long(k, b); long(1, b); long(k, b);
-				long(0, b); str(`${LOC}/${files[i]}`, b); str('PARQUET', b); long(100, b); long(1000 + i, b);
-			}, PER));
-		fs.writeFileSync(path.join(md, `snap-${k}.avro`), container(MLIST, {}, (i, b) => {
-			str(`${LOC}/metadata/m-${k}.avro`, b); long(100, b); long(0, b); long(0, b); long(k, b); long(k, b); long(k, b);
-		}, 1));
+			records(PER, (i, o) => {
+				o.long(1); o.long(1); o.long(k); o.long(1); o.long(k); o.long(1); o.long(k);
+				o.long(0); o.str(`${LOC}/${files[i]}`); o.str('PARQUET'); o.long(100); o.long(1000 + i);
+			}), SYNC, { codec: 'null' }));
+		fs.writeFileSync(path.join(md, `snap-${k}.avro`), container(MLIST_SCHEMA, {}, records(1, (i, o) => {
+			o.str(`${LOC}/metadata/m-${k}.avro`); o.long(100); o.long(0); o.long(0); o.long(k); o.long(k); o.long(k);
+		}), SYNC, { codec: 'null' }));
 		snaps.push(`{"snapshot-id":${k},"timestamp-ms":${BASE_MS + k * 1000},"sequence-number":${k},` +
 			`"manifest-list":"${LOC}/metadata/snap-${k}.avro","summary":{"operation":"overwrite"}}`);
 		const meta = `{"format-version":2,"location":"${LOC}","current-snapshot-id":${k},` +

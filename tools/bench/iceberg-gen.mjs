@@ -4,8 +4,7 @@
 // each holding F data-file entries (default 100: 1,000,000 files), partitioned by
 // region (identity). Only metadata is written: the data files do not exist (sizes come
 // from the manifests, listing needs none of them). Avro object container files are
-// written here (header with schema JSON and a sync marker, blocks of zigzag-varint
-// records, deflate codec) with the same schemas the unit tests use
+// written with avro.mjs (deflate codec) with the same schemas the unit tests use
 // (tests/unit/iceberg/test_iceberg.c).
 //
 //   node tools/bench/iceberg-gen.mjs [--manifests M] [--files F] OUTDIR
@@ -13,24 +12,13 @@
 // Deterministic: the same arguments give the same bytes. ~75 MB for the default.
 import fs from 'node:fs';
 import path from 'node:path';
-import zlib from 'node:zlib';
+import { MLIST_SCHEMA, Out, container } from './avro.mjs';
 
 const BASE_MS = Date.UTC(2026, 0, 5, 10, 0, 0);
 const LOC = 's3://bench-bucket/warehouse/big';
 const SNAP = 4611686018427387; // < 2^53: exact as a JS number
 const REGIONS = ['north', 'south', 'east', 'west'];
 
-const MLIST_SCHEMA = {
-	type: 'record', name: 'manifest_file', fields: [
-		{ name: 'manifest_path', type: 'string', 'field-id': 500 },
-		{ name: 'manifest_length', type: 'long', 'field-id': 501 },
-		{ name: 'partition_spec_id', type: 'int', 'field-id': 502 },
-		{ name: 'content', type: 'int', 'field-id': 517 },
-		{ name: 'sequence_number', type: 'long', 'field-id': 515 },
-		{ name: 'min_sequence_number', type: 'long', 'field-id': 516 },
-		{ name: 'added_snapshot_id', type: 'long', 'field-id': 503 },
-	],
-};
 const MANIFEST_SCHEMA = {
 	type: 'record', name: 'manifest_entry', fields: [
 		{ name: 'status', type: 'int', 'field-id': 0 },
@@ -50,49 +38,6 @@ const MANIFEST_SCHEMA = {
 	],
 };
 const SPEC = [{ name: 'region', transform: 'identity', 'source-id': 3, 'field-id': 1000 }];
-
-// ---- Avro encoding ----
-
-class Out {
-	constructor() { this.b = Buffer.alloc(1 << 16); this.n = 0; }
-	need(k) {
-		if (this.n + k <= this.b.length) return;
-		const nb = Buffer.alloc(Math.max(this.b.length * 2, this.n + k));
-		this.b.copy(nb, 0, 0, this.n);
-		this.b = nb;
-	}
-	long(v) { // zigzag varint; exact for |v| < 2^52
-		let z = v >= 0 ? v * 2 : -v * 2 - 1;
-		this.need(10);
-		while (z >= 128) { this.b[this.n++] = (z % 128) | 128; z = Math.floor(z / 128); }
-		this.b[this.n++] = z;
-	}
-	bytes(buf) { this.long(buf.length); this.need(buf.length); buf.copy(this.b, this.n); this.n += buf.length; }
-	str(s) { this.bytes(Buffer.from(s, 'utf8')); }
-	raw(buf) { this.need(buf.length); buf.copy(this.b, this.n); this.n += buf.length; }
-	done() { return this.b.subarray(0, this.n); }
-}
-
-// One container file: header (magic, metadata map, sync), one deflate block per
-// `perBlock` records. recs: array of Buffers (encoded records).
-function container(schema, meta, recs, sync, perBlock = 1000) {
-	const o = new Out();
-	o.raw(Buffer.from('Obj\x01', 'latin1'));
-	const m = { 'avro.schema': JSON.stringify(schema), 'avro.codec': 'deflate', ...meta };
-	o.long(Object.keys(m).length);
-	for (const [k, v] of Object.entries(m)) { o.str(k); o.bytes(Buffer.from(v, 'utf8')); }
-	o.long(0);
-	o.raw(sync);
-	for (let i = 0; i < recs.length; i += perBlock) {
-		const part = recs.slice(i, i + perBlock);
-		const z = zlib.deflateRawSync(Buffer.concat(part));
-		o.long(part.length);
-		o.long(z.length);
-		o.raw(z);
-		o.raw(sync);
-	}
-	return o.done();
-}
 
 function uuidOf(i) {
 	const h = (x) => ((Math.imul(x ^ 0x9e3779b9, 0x85ebca6b) >>> 0).toString(16).padStart(8, '0'));

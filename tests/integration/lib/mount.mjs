@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { LAKEMOUNT, FUSERMOUNT, requireBinary } from './env.mjs';
+import { LAKEMOUNT, FUSERMOUNT, requireBinary, removeTmpdir } from './env.mjs';
 
 const active = new Set();
 // Last resort if the test process exits with mounts still up (crash, uncaught error):
@@ -192,4 +192,14 @@ export async function startMount({ source, mnt, options = [], env = {}, debug = 
 		await Promise.race([sleep(50), spawnError]);
 	}
 	return m;
+}
+
+// A describe's after(): unmount m (when it was mounted), then remove its scratch folder
+// whatever the unmount said.
+export async function unmountAndRemove(m, tmp) {
+	try {
+		await m?.unmount();
+	} finally {
+		removeTmpdir(tmp);
+	}
 }

@@ -12,6 +12,17 @@
 #include <zlib.h>
 #include <zstd.h>
 
+/* The manifest-list schema (format v2 fields) the fixtures of several tests write. */
+#define AW_MLIST_SCHEMA \
+	"{\"type\":\"record\",\"name\":\"manifest_file\",\"fields\":[" \
+	"{\"name\":\"manifest_path\",\"type\":\"string\",\"field-id\":500}," \
+	"{\"name\":\"manifest_length\",\"type\":\"long\",\"field-id\":501}," \
+	"{\"name\":\"partition_spec_id\",\"type\":\"int\",\"field-id\":502}," \
+	"{\"name\":\"content\",\"type\":\"int\",\"field-id\":517}," \
+	"{\"name\":\"sequence_number\",\"type\":\"long\",\"field-id\":515}," \
+	"{\"name\":\"min_sequence_number\",\"type\":\"long\",\"field-id\":516}," \
+	"{\"name\":\"added_snapshot_id\",\"type\":\"long\",\"field-id\":503}]}"
+
 struct abuf {
 	uint8_t *p;
 	size_t n, cap;

@@ -541,16 +541,6 @@ Test(iceberg_paths, timestamps)
 
 /* ---------- the driver on tables written here ---------- */
 
-static const char *MLIST_SCHEMA =
-	"{\"type\":\"record\",\"name\":\"manifest_file\",\"fields\":["
-	"{\"name\":\"manifest_path\",\"type\":\"string\",\"field-id\":500},"
-	"{\"name\":\"manifest_length\",\"type\":\"long\",\"field-id\":501},"
-	"{\"name\":\"partition_spec_id\",\"type\":\"int\",\"field-id\":502},"
-	"{\"name\":\"content\",\"type\":\"int\",\"field-id\":517},"
-	"{\"name\":\"sequence_number\",\"type\":\"long\",\"field-id\":515},"
-	"{\"name\":\"min_sequence_number\",\"type\":\"long\",\"field-id\":516},"
-	"{\"name\":\"added_snapshot_id\",\"type\":\"long\",\"field-id\":503}]}";
-
 static const char *MANIFEST_SCHEMA =
 	"{\"type\":\"record\",\"name\":\"manifest_entry\",\"fields\":["
 	"{\"name\":\"status\",\"type\":\"int\",\"field-id\":0},"
@@ -643,7 +633,7 @@ static void mlist(const char *rel, const struct mf *m, size_t n)
 		ab_long(&recs, m[i].seq);
 		ab_long(&recs, m[i].snap);
 	}
-	ab_container(&f, MLIST_SCHEMA, "deflate", NULL, &recs, (long)n);
+	ab_container(&f, AW_MLIST_SCHEMA, "deflate", NULL, &recs, (long)n);
 	wbin(rel, f.p, f.n);
 	free(recs.p);
 	free(f.p);

@@ -17,16 +17,6 @@
 #define HOUR_MS (3600 * 1000)
 #define LOC "s3://bucket/wh/t"
 
-static const char *MLIST_SCHEMA =
-	"{\"type\":\"record\",\"name\":\"manifest_file\",\"fields\":["
-	"{\"name\":\"manifest_path\",\"type\":\"string\",\"field-id\":500},"
-	"{\"name\":\"manifest_length\",\"type\":\"long\",\"field-id\":501},"
-	"{\"name\":\"partition_spec_id\",\"type\":\"int\",\"field-id\":502},"
-	"{\"name\":\"content\",\"type\":\"int\",\"field-id\":517},"
-	"{\"name\":\"sequence_number\",\"type\":\"long\",\"field-id\":515},"
-	"{\"name\":\"min_sequence_number\",\"type\":\"long\",\"field-id\":516},"
-	"{\"name\":\"added_snapshot_id\",\"type\":\"long\",\"field-id\":503}]}";
-
 static const char *MANIFEST_SCHEMA =
 	"{\"type\":\"record\",\"name\":\"manifest_entry\",\"fields\":["
 	"{\"name\":\"status\",\"type\":\"int\",\"field-id\":0},"
@@ -111,7 +101,7 @@ static void mlist(const char *rel, const char *const *m, size_t n, int64_t seq, 
 		ab_long(&recs, seq);
 		ab_long(&recs, snap);
 	}
-	ab_container(&f, MLIST_SCHEMA, "null", NULL, &recs, (long)n);
+	ab_container(&f, AW_MLIST_SCHEMA, "null", NULL, &recs, (long)n);
 	wfile(rel, f.p, f.n, false);
 	free(recs.p);
 	free(f.p);
